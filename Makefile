@@ -1,0 +1,49 @@
+# Two commands do all the set-up (README "Set-up"):
+#   make conformance   install, then run the main job: `amc run all --reference` on the embedded default
+#   make test          install, then run the suite's own tests (what CI runs)
+# Node/npm is optional: without it the EntryPoint artifact, anvil and contract rebuilds are
+# absent and the checks that need them SKIP with that reason.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+WORKERS ?= 2
+
+.PHONY: conformance test install node lint type lock bench nightly clean
+
+$(BIN)/amc: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(BIN)/amc
+
+install: $(BIN)/amc node
+
+node:
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error >/dev/null && echo "node parts installed (node_modules/)"; \
+	else echo "npm not found: EntryPoint artifact, anvil and contract rebuilds will SKIP"; fi
+
+conformance: install
+	$(BIN)/amc run all --reference
+
+test: install
+	$(BIN)/python -m pytest -n $(WORKERS) -q
+
+lint: $(BIN)/amc
+	$(BIN)/ruff check conformance tests
+
+type: $(BIN)/amc
+	$(BIN)/mypy conformance
+
+bench: install
+	$(BIN)/amc bench
+
+lock:
+	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet -r requirements.in
+	(echo '# Pinned by `make lock` (pip freeze of requirements.in on Python 3.11). CI installs exactly these.'; \
+	 .lockenv/bin/pip freeze --exclude-editable) > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) node_modules .cache
