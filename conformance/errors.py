@@ -13,6 +13,10 @@ class UsageError(Exception):
     """A bad profile, option or target: the run cannot start. Rendered as one line, exit 2."""
 
 
+class TargetError(Exception):
+    """The suite could not judge a case (timeout, crash, garbage transport): an ERROR, not a FAIL."""
+
+
 def closest(value: str, choices: Iterable[str]) -> str | None:
     """The closest valid spelling of ``value`` among ``choices``, or None when nothing is close."""
     matches = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)

@@ -22,6 +22,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from conformance.errors import TargetError
+
+__all__ = ["CheckFailure", "Observer", "TargetError", "rules"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 RULES_MARK = "amc_rules"
@@ -50,10 +54,6 @@ class CheckFailure(AssertionError):
         self.message = message
         self.minimal_input = minimal_input
         self.reproducer = reproducer
-
-
-class TargetError(Exception):
-    """The suite could not judge a case (timeout, crash, garbage transport): an ERROR."""
 
 
 class Observer:

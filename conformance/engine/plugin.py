@@ -26,7 +26,6 @@ import pytest
 from conformance import __version__
 from conformance.engine.checks import RULES_MARK, CheckFailure, Observer, TargetError
 from conformance.engine.config import RunConfig
-from conformance.engine.outcomes import fold_outcomes
 from conformance.errors import UsageError
 from conformance.report.model import CheckOutcome, Failure, RunResults, Verdict
 
@@ -303,6 +302,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def build_results(state: RunState) -> RunResults:
     """Fold the session's outcomes into the run's ``RunResults``."""
+    from conformance.engine.outcomes import fold_outcomes
+
     results = fold_outcomes(
         _selected_rules(state),
         state.outcomes,
