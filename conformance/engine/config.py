@@ -57,6 +57,8 @@ class RunConfig:
     workers: int = 1
     slow: bool = False
     hypothesis_db: str | None = None
+    suite_path: str | None = None
+    """Override of ``conformance/suites/<component>`` (the engine's own tests use it)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (round-trips through ``from_json``)."""

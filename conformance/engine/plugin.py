@@ -152,8 +152,16 @@ def pytest_collection_modifyitems(
     state.emit("collected", total=len(items))
 
 
-def _selected_rules(state: RunState) -> list[Any]:
-    rules = state.catalogue.for_component(state.config.component)
+def _named_ids(outcomes: list[CheckOutcome]) -> set[str]:
+    return {rule_id for outcome in outcomes for rule_id in outcome.rule_ids}
+
+
+def _selected_rules(state: RunState, named: set[str] | None = None) -> list[Any]:
+    """The component's rules, plus the shared ``protocol`` rules its checks name, filtered by
+    ``--rule``/``--exclude-rule``."""
+    rules = list(state.catalogue.for_component(state.config.component))
+    shared = state.catalogue.for_component("protocol")
+    rules += [r for r in shared if named is None or r.id in named]
     chosen = state.catalogue.select(state.config.include, state.config.exclude)
     chosen_ids = {r.id for r in chosen}
     return [r for r in rules if r.id in chosen_ids]
@@ -305,7 +313,7 @@ def build_results(state: RunState) -> RunResults:
     from conformance.engine.outcomes import fold_outcomes
 
     results = fold_outcomes(
-        _selected_rules(state),
+        _selected_rules(state, named=_named_ids(state.outcomes)),
         state.outcomes,
         generation=state.profile.generation,
         catalogue=state.catalogue,

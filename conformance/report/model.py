@@ -9,7 +9,7 @@ contract read by CI gates.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +41,16 @@ class Failure:
     minimal_input: Any = None
     reproducer: str = ""
     check: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Failure:
+        """The inverse of the failure objects in ``RuleResult.to_json``."""
+        return cls(
+            message=data["message"],
+            minimal_input=data.get("minimal_input"),
+            reproducer=data.get("reproducer", ""),
+            check=data.get("check", ""),
+        )
 
 
 @dataclass
@@ -77,6 +87,21 @@ class RuleResult:
         data["verdict"] = self.verdict.value
         return data
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RuleResult:
+        """The inverse of ``to_json`` (a ``results.json`` rule object)."""
+        return cls(
+            rule_id=data["rule_id"],
+            verdict=Verdict(data["verdict"]),
+            cases=data.get("cases", 0),
+            failures=[Failure.from_json(f) for f in data.get("failures", [])],
+            level=data.get("level", "MUST"),
+            component=data.get("component", ""),
+            statement=data.get("statement", ""),
+            checks=list(data.get("checks", [])),
+            reasons=list(data.get("reasons", [])),
+        )
+
 
 @dataclass
 class RunResults:
@@ -112,6 +137,24 @@ class RunResults:
             "results": [r.to_json() for r in self.results],
             "logs": self.logs,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResults:
+        """The inverse of ``to_json`` (``summary`` is derived, so it is not read back)."""
+        return cls(
+            suite_version=data["suite_version"],
+            catalogue_digest=data["catalogue_digest"],
+            component=data["component"],
+            profile=data["profile"],
+            target=dict(data["target"]),
+            seed=data["seed"],
+            started_at=data["started_at"],
+            duration_seconds=data["duration_seconds"],
+            results=[RuleResult.from_json(r) for r in data["results"]],
+            strict=data.get("strict", False),
+            logs=dict(data.get("logs", {})),
+            schema_version=data.get("schema_version", SCHEMA_VERSION),
+        )
 
     def summary(self) -> dict[str, int]:
         """Count of rules per verdict."""

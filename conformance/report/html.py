@@ -1,0 +1,102 @@
+"""``report.html``: one self-contained static page rendered from the results (DESIGN.md layout).
+
+Inline CSS and a few lines of vanilla JS (verdict filter, text filter, copy buttons), no
+external assets. Everything in a report is untrusted (target output, failure messages), so
+the template is autoescaped and a Content-Security-Policy admits only the page's own style and
+script, by hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from conformance.report.json_writer import prepare
+from conformance.report.junit import format_input
+from conformance.report.model import RuleResult, RunResults
+from conformance.report.redact import Redactor
+
+HTML_FILE = "report.html"
+TEMPLATE = "report.html.j2"
+
+
+@dataclass(frozen=True)
+class FailureView:
+    """A failure as the page shows it: input and reproducer already turned into text."""
+
+    message: str
+    minimal_input: str | None
+    reproducer: str
+    check: str
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """One table row group: the rule and its failures."""
+
+    rule: RuleResult
+    failures: list[FailureView]
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source expression (``sha256-…``) allowing exactly ``text`` inline."""
+    digest = hashlib.sha256(str(text).encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("conformance.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["csp_hash"] = csp_hash
+    return env
+
+
+def _view(rule: RuleResult) -> RuleView:
+    failures = [
+        FailureView(
+            message=f.message,
+            minimal_input=None if f.minimal_input is None else format_input(f.minimal_input),
+            reproducer=f.reproducer,
+            check=f.check,
+        )
+        for f in rule.failures
+    ]
+    return RuleView(rule=rule, failures=failures)
+
+
+def _context(run: RunResults) -> dict[str, Any]:
+    target = [(str(k), format_input(v)) for k, v in sorted(run.target.items())]
+    logs = [(name, text) for name, text in sorted(run.logs.items()) if text]
+    return {
+        "run": run,
+        "target": target,
+        "summary": run.summary(),
+        "exit_code": run.exit_code(),
+        "rules": [_view(r) for r in run.results],
+        "logs": logs,
+    }
+
+
+def render_html(run: RunResults) -> str:
+    """The page for an already prepared (redacted, sorted) run."""
+    return _environment().get_template(TEMPLATE).render(_context(run))
+
+
+def write_html(run: RunResults, directory: Path, *, redactor: Redactor | None = None) -> Path:
+    """Write ``directory/report.html`` (created if needed) and return its path."""
+    text = render_html(prepare(run, redactor))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / HTML_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
