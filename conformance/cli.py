@@ -24,7 +24,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (the usage is one ``amc X --help`` away)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        where = self.prog.removeprefix("amc").strip()
+        raise UsageError(f"{where}: {message}" if where else message)
 
 
 def _positive_int(text: str) -> int:
@@ -49,25 +50,49 @@ def _seconds(text: str) -> float:
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """The options every running verb shares, with the same names everywhere."""
-    parser.add_argument("--profile", default=None,
-                        help="shipped profile name or path to a profile TOML")
-    parser.add_argument("--report-dir", default=None, type=Path,
-                        help="where reports go (default: a fresh folder under reports/)")
+    parser.add_argument(
+        "--profile", default=None, help="shipped profile name or path to a profile TOML"
+    )
+    parser.add_argument(
+        "--report-dir",
+        default=None,
+        type=Path,
+        help="where reports go (default: a fresh folder under reports/)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="replay a run's seed")
     parser.add_argument("--seconds", type=_seconds, default=None, help="time budget")
-    parser.add_argument("--workers", type=_positive_int, default=1,
-                        help="parallel workers (pytest-xdist)")
-    parser.add_argument("--rule", action="append", default=[], metavar="GLOB",
-                        help="only rules matching this id glob (repeatable)")
-    parser.add_argument("--exclude-rule", action="append", default=[], metavar="GLOB",
-                        help="leave out rules matching this id glob (repeatable)")
+    parser.add_argument(
+        "--workers", type=_positive_int, default=1, help="parallel workers (pytest-xdist)"
+    )
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only rules matching this id glob (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude-rule",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out rules matching this id glob (repeatable)",
+    )
     parser.add_argument("--strict", action="store_true", help="SHOULD rules count too")
-    parser.add_argument("--max-examples", type=_positive_int, default=50,
-                        help="hypothesis examples per generated check")
-    parser.add_argument("--slow", action="store_true",
-                        help="include checks that wait on wall-clock time (nightly)")
-    parser.add_argument("--hypothesis-db", default=None,
-                        help="directory for hypothesis' example database (share it in CI)")
+    parser.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=50,
+        help="hypothesis examples per generated check",
+    )
+    parser.add_argument(
+        "--slow", action="store_true", help="include checks that wait on wall-clock time (nightly)"
+    )
+    parser.add_argument(
+        "--hypothesis-db",
+        default=None,
+        help="directory for hypothesis' example database (share it in CI)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,8 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal fault of the suite, not of the target
         if os.environ.get("AMC_DEBUG"):
             traceback.print_exc()
-        print(f"amc: internal error: {type(exc).__name__}: {exc} (AMC_DEBUG=1 shows the traceback)",
-              file=sys.stderr)
+        print(
+            f"amc: internal error: {type(exc).__name__}: {exc} (AMC_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

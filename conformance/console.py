@@ -13,8 +13,12 @@ from rich.table import Table
 
 from conformance.report.model import RunResults, Verdict
 
-_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.ERROR: "yellow",
-          Verdict.SKIP: "dim"}
+_STYLE = {
+    Verdict.PASS: "green",
+    Verdict.FAIL: "bold red",
+    Verdict.ERROR: "yellow",
+    Verdict.SKIP: "dim",
+}
 
 
 class ProgressReporter:
@@ -23,8 +27,12 @@ class ProgressReporter:
     def __init__(self, console: Console, label: str) -> None:
         self.console = console
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=True,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         )
         self.task = self.progress.add_task(label, total=None)
 
@@ -44,7 +52,9 @@ class ProgressReporter:
             verdict = Verdict(event["verdict"])
             if verdict in (Verdict.FAIL, Verdict.ERROR):
                 rules = ", ".join(event["rules"])
-                self.console.print(f"  [{_STYLE[verdict]}]{verdict.value}[/] {rules}  {event['check']}")
+                self.console.print(
+                    f"  [{_STYLE[verdict]}]{verdict.value}[/] {rules}  {event['check']}"
+                )
 
 
 def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
@@ -53,8 +63,13 @@ def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
     for column in ("rule", "level", "verdict", "cases", "statement"):
         table.add_column(column, overflow="fold")
     for r in run.results:
-        table.add_row(r.rule_id, r.level, f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
-                      str(r.cases), _first_reason(r.statement, r.reasons, r.verdict))
+        table.add_row(
+            r.rule_id,
+            r.level,
+            f"[{_STYLE[r.verdict]}]{r.verdict.value}[/]",
+            str(r.cases),
+            _first_reason(r.statement, r.reasons, r.verdict),
+        )
     console.print(table)
     for r in run.results:
         for failure in r.failures[:3]:

@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import importlib
 
-VERBS = ("run", "rules", "vectors", "report", "mutants", "serve", "probe", "replay", "bench", "fuzz")
+VERBS = (
+    "run",
+    "rules",
+    "vectors",
+    "report",
+    "mutants",
+    "serve",
+    "probe",
+    "replay",
+    "bench",
+    "fuzz",
+)
 
 
 def register_all(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

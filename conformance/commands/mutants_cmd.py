@@ -29,8 +29,10 @@ def mutants_of(component: str) -> list[dict[str, Any]]:
         from conformance.reference.account.mutants import list_mutants as list_account
 
         return list_account()
-    raise UsageError(f"--component={component!r}: expected one of {', '.join(MUTANT_COMPONENTS)}"
-                     + did_you_mean(component, MUTANT_COMPONENTS))
+    raise UsageError(
+        f"--component={component!r}: expected one of {', '.join(MUTANT_COMPONENTS)}"
+        + did_you_mean(component, MUTANT_COMPONENTS)
+    )
 
 
 def list_command(args: argparse.Namespace) -> int:

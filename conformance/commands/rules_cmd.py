@@ -23,8 +23,10 @@ def rules_command(args: argparse.Namespace) -> int:
 
         valid = (*COMPONENTS, "protocol")
         if args.component not in valid:
-            raise UsageError(f"--component={args.component!r}: expected one of {', '.join(valid)}"
-                             + did_you_mean(args.component, valid))
+            raise UsageError(
+                f"--component={args.component!r}: expected one of {', '.join(valid)}"
+                + did_you_mean(args.component, valid)
+            )
         catalogue = catalogue.restricted_to(args.component)
     if args.format == "markdown":
         print(markdown_table(catalogue))

@@ -14,11 +14,18 @@ from conformance.engine.run import default_report_dir, new_seed, run_component, 
 from conformance.errors import UsageError
 
 DEFAULT_PROFILE = {"webhook": "pimlico", "account": "base", "sidecar": "pimlico"}
-ALL_PLAN = (("webhook", "pimlico"), ("webhook", "multi-attestor"), ("webhook", "base"),
-            ("account", "base"), ("account", "multi-attestor"))
-_TARGET_KINDS = {"webhook": {"reference", "url", "launch"},
-                 "account": {"reference", "artifact", "rpc"},
-                 "sidecar": {"reference", "launch"}}
+ALL_PLAN = (
+    ("webhook", "pimlico"),
+    ("webhook", "multi-attestor"),
+    ("webhook", "base"),
+    ("account", "base"),
+    ("account", "multi-attestor"),
+)
+_TARGET_KINDS = {
+    "webhook": {"reference", "url", "launch"},
+    "account": {"reference", "artifact", "rpc"},
+    "sidecar": {"reference", "launch"},
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,14 +39,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     target.add_argument("--rpc", metavar="URL", help="a JSON-RPC node with a deployed account")
     p.add_argument("--mutant", help="with --reference: run against this named mutant")
     p.add_argument("--address", help="with --rpc: the deployed account's address")
-    p.add_argument("--evm", choices=("pyrevm", "anvil"), default="pyrevm",
-                   help="EVM backend for account checks (default: embedded pyrevm)")
-    p.add_argument("--no-proxy", action="store_true",
-                   help="deploy --artifact as is, not behind an ERC1967 proxy")
-    p.add_argument("--ready-timeout", type=float, default=30.0,
-                   help="seconds a launched target has to become ready")
-    p.add_argument("--request-timeout", type=float, default=5.0,
-                   help="seconds per request to the target")
+    p.add_argument(
+        "--evm",
+        choices=("pyrevm", "anvil"),
+        default="pyrevm",
+        help="EVM backend for account checks (default: embedded pyrevm)",
+    )
+    p.add_argument(
+        "--no-proxy",
+        action="store_true",
+        help="deploy --artifact as is, not behind an ERC1967 proxy",
+    )
+    p.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a launched target has to become ready",
+    )
+    p.add_argument(
+        "--request-timeout", type=float, default=5.0, help="seconds per request to the target"
+    )
     add_common_options(p)
     p.set_defaults(handler=run_command)
 
@@ -57,17 +76,29 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
     if kind == "artifact" and not Path(args.artifact).is_file():
         raise UsageError(f"--artifact={args.artifact}: no such file")
     return TargetSpec(
-        kind=kind, mutant=args.mutant, url=args.url, launch=args.launch, artifact=args.artifact,
-        rpc=args.rpc, address=args.address, evm=args.evm, proxy=not args.no_proxy,
-        ready_timeout=args.ready_timeout, request_timeout=args.request_timeout,
+        kind=kind,
+        mutant=args.mutant,
+        url=args.url,
+        launch=args.launch,
+        artifact=args.artifact,
+        rpc=args.rpc,
+        address=args.address,
+        evm=args.evm,
+        proxy=not args.no_proxy,
+        ready_timeout=args.ready_timeout,
+        request_timeout=args.request_timeout,
     )
 
 
 def run_command(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     if args.component == "all":
-        if not args.reference and any(getattr(args, k) for k in ("url", "launch", "artifact", "rpc")):
-            raise UsageError("'amc run all' runs the bundled references only (drop the target option)")
+        if not args.reference and any(
+            getattr(args, k) for k in ("url", "launch", "artifact", "rpc")
+        ):
+            raise UsageError(
+                "'amc run all' runs the bundled references only (drop the target option)"
+            )
         plan = [(c, args.profile or p) for c, p in ALL_PLAN]
         plan = list(dict.fromkeys(plan))
     else:
@@ -80,19 +111,33 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run_one(args: argparse.Namespace, component: str, profile: str, console: Console) -> int:
+    from conformance.profiles import load_profile
+
+    load_profile(profile)  # a bad profile is a usage error before anything starts
     seed = args.seed if args.seed is not None else new_seed()
     report_dir = args.report_dir or default_report_dir(component, seed)
     if args.report_dir and args.component == "all":
         report_dir = Path(args.report_dir) / f"{component}-{profile}"
     config = RunConfig(
-        component=component, profile=profile, target=target_spec(args, component), seed=seed,
-        seconds=args.seconds, include=tuple(args.rule), exclude=tuple(args.exclude_rule),
-        strict=args.strict, report_dir=str(report_dir), max_examples=args.max_examples,
-        workers=args.workers, slow=args.slow, hypothesis_db=args.hypothesis_db,
+        component=component,
+        profile=profile,
+        target=target_spec(args, component),
+        seed=seed,
+        seconds=args.seconds,
+        include=tuple(args.rule),
+        exclude=tuple(args.exclude_rule),
+        strict=args.strict,
+        report_dir=str(report_dir),
+        max_examples=args.max_examples,
+        workers=args.workers,
+        slow=args.slow,
+        hypothesis_db=args.hypothesis_db,
     )
-    console.print(f"[bold]amc run {component}[/] · profile {profile} · target "
-                  f"{config.target.kind}{' ' + config.target.mutant if config.target.mutant else ''}"
-                  f" · seed {seed} (replay with --seed {seed})")
+    console.print(
+        f"[bold]amc run {component}[/] · profile {profile} · target "
+        f"{config.target.kind}{' ' + config.target.mutant if config.target.mutant else ''}"
+        f" · seed {seed} (replay with --seed {seed})"
+    )
     with ProgressReporter(console, f"{component} checks") as progress:
         outcome = run_component(config, on_event=progress)
     print_summary(console, outcome.results, str(outcome.report_dir))

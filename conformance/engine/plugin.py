@@ -144,7 +144,9 @@ def pytest_collection_modifyitems(
             deselected.append(item)
             continue
         if not any(catalogue.applies(catalogue.by_id(i), generation) for i in chosen):
-            item.add_marker(pytest.mark.skip(reason=f"not applicable under generation {generation!r}"))
+            item.add_marker(
+                pytest.mark.skip(reason=f"not applicable under generation {generation!r}")
+            )
         keep.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
@@ -269,8 +271,9 @@ def outcome_from_report(report: pytest.TestReport) -> CheckOutcome | None:
         return CheckOutcome(check, rule_ids, Verdict.SKIP, reason=reason, duration=duration)
     if report.passed:
         cases = props.get("amc_cases")
-        return CheckOutcome(check, rule_ids, Verdict.PASS, cases=1 if cases is None else cases,
-                            duration=duration)
+        return CheckOutcome(
+            check, rule_ids, Verdict.PASS, cases=1 if cases is None else cases, duration=duration
+        )
     raw = props.get("amc_failure")
     if raw and report.when == "call":
         data = json.loads(raw)
@@ -278,11 +281,19 @@ def outcome_from_report(report: pytest.TestReport) -> CheckOutcome | None:
             reason = f"raised a failure for undeclared rule {data['rule_id']}: {data['message']}"
             return CheckOutcome(check, rule_ids, Verdict.ERROR, reason=reason, duration=duration)
         failure = Failure(data["message"], data["minimal_input"], data["reproducer"], check)
-        return CheckOutcome(check, rule_ids, Verdict.FAIL, cases=props.get("amc_cases") or 1,
-                            failure=failure, failed_rule=data["rule_id"], duration=duration)
+        return CheckOutcome(
+            check,
+            rule_ids,
+            Verdict.FAIL,
+            cases=props.get("amc_cases") or 1,
+            failure=failure,
+            failed_rule=data["rule_id"],
+            duration=duration,
+        )
     reason = props.get("amc_error") or _short(report.longreprtext)
-    return CheckOutcome(check, rule_ids, Verdict.ERROR, reason=f"{report.when}: {reason}",
-                        duration=duration)
+    return CheckOutcome(
+        check, rule_ids, Verdict.ERROR, reason=f"{report.when}: {reason}", duration=duration
+    )
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -23,7 +23,9 @@ class CheckInfo:
     rule_ids: tuple[str, ...]
 
 
-def discover_checks(components: tuple[str, ...] = ("webhook", "account", "sidecar")) -> list[CheckInfo]:
+def discover_checks(
+    components: tuple[str, ...] = ("webhook", "account", "sidecar"),
+) -> list[CheckInfo]:
     """Every check in ``conformance/suites/<component>/test_*.py``."""
     found: list[CheckInfo] = []
     for component in components:

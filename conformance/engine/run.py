@@ -97,10 +97,20 @@ def run_component(
 
 def _pytest_command(config: RunConfig, config_path: Path, report_dir: Path) -> list[str]:
     args = [
-        sys.executable, "-m", "pytest", config.suite_path or str(SUITES_DIR / config.component),
-        "-c", str(report_dir / "pytest.ini"), "--rootdir", str(SUITES_DIR.parent.parent),
-        "--import-mode=importlib", "-q", "-p", "no:cacheprovider",
-        f"--amc-config={config_path}", f"--hypothesis-seed={config.seed}",
+        sys.executable,
+        "-m",
+        "pytest",
+        config.suite_path or str(SUITES_DIR / config.component),
+        "-c",
+        str(report_dir / "pytest.ini"),
+        "--rootdir",
+        str(SUITES_DIR.parent.parent),
+        "--import-mode=importlib",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--amc-config={config_path}",
+        f"--hypothesis-seed={config.seed}",
         f"--junitxml={report_dir / 'pytest-junit.xml'}",
     ]
     if config.workers > 1:

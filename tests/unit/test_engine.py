@@ -16,7 +16,7 @@ from conformance.errors import UsageError
 from conformance.report.model import Verdict
 
 SUITE = textwrap.dedent(
-    '''
+    """
     import pytest
     from hypothesis import given, strategies as st
     from conformance.engine.checks import CheckFailure, TargetError, rules
@@ -54,7 +54,7 @@ SUITE = textwrap.dedent(
     @rules("WH-020")
     def test_pimlico_only():
         pass
-    '''
+    """
 )
 
 
@@ -63,8 +63,13 @@ def _run(tmp_path: Path, suite: str = SUITE, **overrides: object):
     suite_dir.mkdir()
     (suite_dir / "test_fake.py").write_text(suite)
     options: dict[str, object] = dict(
-        component="webhook", profile="base", target=TargetSpec(), seed=1234,
-        report_dir=str(tmp_path / "report"), max_examples=60, suite_path=str(suite_dir),
+        component="webhook",
+        profile="base",
+        target=TargetSpec(),
+        seed=1234,
+        report_dir=str(tmp_path / "report"),
+        max_examples=60,
+        suite_path=str(suite_dir),
         include=("WH-00*", "WH-020"),
     )
     options.update(overrides)
@@ -125,7 +130,9 @@ def test_rule_selection_and_passing_run(tmp_path: Path) -> None:
 
 
 def test_unknown_rule_id_is_a_usage_error(tmp_path: Path) -> None:
-    suite = "from conformance.engine.checks import rules\n\n@rules('WH-999')\ndef test_x():\n    pass\n"
+    suite = (
+        "from conformance.engine.checks import rules\n\n@rules('WH-999')\ndef test_x():\n    pass\n"
+    )
     with pytest.raises(UsageError, match="WH-999"):
         _run(tmp_path, suite=suite)
 
