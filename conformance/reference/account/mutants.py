@@ -1,0 +1,83 @@
+"""Mutants of the reference contracts: named one-patch edits of one source file (DESIGN.md
+"How the suite proves itself"). Each breaks the rules it names in ``breaks``."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MUTANTS_TOML = HERE / "mutants.toml"
+_KEYS = frozenset({"name", "breaks", "description", "file", "find", "replace"})
+
+
+class MutantError(ValueError):
+    """mutants.toml is malformed, or a patch does not apply exactly once."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One textual patch: replace the only occurrence of ``find`` in ``file`` by ``replace``."""
+
+    name: str
+    breaks: tuple[str, ...]
+    description: str
+    file: str
+    find: str
+    replace: str
+
+    def apply(self, source: str) -> str:
+        """``source`` with the patch applied; MutantError unless ``find`` occurs exactly once."""
+        count = source.count(self.find)
+        if count != 1:
+            raise MutantError(
+                f"mutant={self.name!r}: find string occurs {count} times in {self.file}"
+                f" (must be exactly once): {self.find!r}"
+            )
+        return source.replace(self.find, self.replace)
+
+    def as_dict(self) -> dict[str, object]:
+        """The mutant as written in mutants.toml (for artifacts)."""
+        return {
+            "name": self.name,
+            "breaks": list(self.breaks),
+            "description": self.description,
+            "file": self.file,
+            "find": self.find,
+            "replace": self.replace,
+        }
+
+
+def _mutant_from(entry: dict[str, object], index: int) -> Mutant:
+    if set(entry) != _KEYS:
+        raise MutantError(f"mutant #{index}: keys={sorted(entry)}, expected {sorted(_KEYS)}")
+    breaks = entry["breaks"]
+    if not isinstance(breaks, list) or not all(isinstance(b, str) for b in breaks) or not breaks:
+        raise MutantError(f"mutant #{index}: breaks must be a non-empty list of rule ids")
+    fields = {k: entry[k] for k in ("name", "description", "file", "find", "replace")}
+    if not all(isinstance(v, str) for v in fields.values()):
+        raise MutantError(f"mutant #{index}: name, description, file, find, replace are strings")
+    return Mutant(breaks=tuple(breaks), **fields)  # type: ignore[arg-type]
+
+
+def load_mutants(path: Path = MUTANTS_TOML) -> tuple[Mutant, ...]:
+    """Every mutant of ``mutants.toml``, in file order; names are unique."""
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    entries = data.get("mutant", [])
+    mutants = tuple(_mutant_from(entry, i) for i, entry in enumerate(entries))
+    names = [m.name for m in mutants]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise MutantError(f"duplicate mutant names: {duplicates}")
+    return mutants
+
+
+def mutate_sources(sources: dict[str, str], mutant: Mutant) -> dict[str, str]:
+    """A copy of ``sources`` (source unit name → text) with ``mutant`` applied to its file."""
+    if mutant.file not in sources:
+        raise MutantError(f"mutant={mutant.name!r}: file={mutant.file!r} is not a reference source")
+    patched = dict(sources)
+    patched[mutant.file] = mutant.apply(sources[mutant.file])
+    return patched
