@@ -41,8 +41,8 @@ bench: install
 
 lock:
 	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet -r requirements.in
-	(echo '# Pinned by `make lock` (pip freeze of requirements.in on Python 3.11). CI installs exactly these.'; \
-	 .lockenv/bin/pip freeze --exclude-editable) > requirements.lock
+	(echo '# Pinned by `make lock` (pip freeze --all of requirements.in on Python 3.11, pip excluded). CI installs exactly these.'; \
+	 .lockenv/bin/pip freeze --all --exclude-editable | grep -v '^pip==') > requirements.lock
 	rm -rf .lockenv
 
 clean:
