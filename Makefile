@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 WORKERS ?= 2
 
-.PHONY: conformance test install node lint type lock bench nightly clean
+.PHONY: conformance test install node lint type lock bench nightly clean readme-rules
 
 $(BIN)/amc: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,6 @@ lock:
 
 clean:
 	rm -rf $(VENV) node_modules .cache
+
+readme-rules: $(BIN)/amc
+	$(BIN)/python -m conformance.readme
