@@ -1,0 +1,73 @@
+"""``amc bench``: measure each registered benchmark against its bare loop and print the ratios.
+
+Exit code 0 (it reports); with ``--require-goals``, 1 when a benchmark misses its goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from conformance.bench import DEFAULT_SECONDS, Benchmark, BenchResult, load_benchmarks, measure
+from conformance.bench.core import Clock
+
+CLOCK: Clock = time.perf_counter
+"""The clock ``amc bench`` measures with (tests replace it with a fake one)."""
+
+_HEADER = ("BENCHMARK", "MEASURED/S", "LIMIT/S", "RATIO", "GOAL", "MET")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("bench", help="measure speed as ratios against exactly defined bare loops")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="only this benchmark (repeatable)")
+    p.add_argument("--seconds", type=_positive_seconds, default=DEFAULT_SECONDS,
+                   help=f"time budget per benchmark (default {DEFAULT_SECONDS:g})")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--require-goals", action="store_true",
+                   help="exit 1 when a benchmark misses its goal")
+    p.set_defaults(handler=bench_command)
+
+
+def format_table(results: Sequence[BenchResult], benches: Sequence[Benchmark]) -> str:
+    """The text report: an aligned table, then what each side of each benchmark does."""
+    rows = [_HEADER] + [
+        (r.name, f"{r.measured_per_s:,.0f}", f"{r.bare_per_s:,.0f}", f"{r.ratio:.2f}",
+         f"{r.goal:.2f}", "yes" if r.met else "NO")
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in rows]
+    lines.append("")
+    for bench in benches:
+        lines.append(f"{bench.name}: measured = {bench.description}; limit = {bench.limit}")
+    return "\n".join(lines)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    benches = load_benchmarks().select(args.only)
+    results = []
+    for bench in benches:
+        print(f"measuring {bench.name} ({args.seconds:g} s)…", file=sys.stderr)
+        results.append(measure(bench, seconds=args.seconds, clock=CLOCK))
+    if args.format == "json":
+        print(json.dumps([r.to_json() for r in results], indent=2))
+    else:
+        print(format_table(results, benches))
+    missed = [r.name for r in results if not r.met]
+    return 1 if args.require_goals and missed else 0
