@@ -97,6 +97,12 @@ def eip191_digest(message32: bytes) -> bytes:
     return keccak(EIP191_PREFIX + message32)
 
 
+@functools.lru_cache(maxsize=256)
+def _signing_key(private: int) -> PrivateKey:
+    """The coincurve key object of ``private`` (building one costs more than a signature)."""
+    return PrivateKey.from_int(private)
+
+
 def sign_digest(private: int, digest: bytes) -> bytes:
     """Sign a 32-byte digest as-is: 65 bytes r ‖ s ‖ v, v 27/28, low s, RFC 6979.
 
@@ -104,7 +110,7 @@ def sign_digest(private: int, digest: bytes) -> bytes:
     """
     if len(digest) != 32:
         raise ValueError(f"digest length={len(digest)}: must be 32 bytes")
-    raw = PrivateKey.from_int(private).sign_recoverable(digest, hasher=None)
+    raw = _signing_key(private).sign_recoverable(digest, hasher=None)
     return raw[:64] + bytes([27 + raw[64]])
 
 
