@@ -44,7 +44,7 @@ def fold_outcomes(
         if not verdicts[rule_id]:
             if not catalogue.applies(rule, generation):
                 result.reasons.append(
-                    f"not applicable under generation {generation!r} "
+                    f"not applicable under generation '{generation}' "
                     f"(applies to {', '.join(rule.generations)})"
                 )
             elif not result.checks:

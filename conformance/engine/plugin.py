@@ -145,7 +145,7 @@ def pytest_collection_modifyitems(
             continue
         if not any(catalogue.applies(catalogue.by_id(i), generation) for i in chosen):
             item.add_marker(
-                pytest.mark.skip(reason=f"not applicable under generation {generation!r}")
+                pytest.mark.skip(reason=f"not applicable under generation '{generation}'")
             )
         keep.append(item)
     if deselected:

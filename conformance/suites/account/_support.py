@@ -1,0 +1,114 @@
+"""Shared pieces of the account checks: judging a validateUserOp case against the oracle,
+failures with a replayable record, bootstrap callData, hypothesis settings scaled to the run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import pytest
+from hypothesis import settings
+
+from conformance.engine.checks import CheckFailure
+from conformance.oracle.account import (
+    AccountView,
+    ExpectedValidation,
+    ValidationInput,
+    expect_validation,
+    outcome_matches,
+)
+from conformance.protocol.attestation import DstackProof, encode_dstack_register
+from conformance.protocol.calldata import encode_execute
+from conformance.protocol.userop import UserOperation
+from conformance.targets.account_world import (
+    OWNER_KEY,
+    STRANGER_KEY,
+    WG_PUB_KEY,
+    X_PUB_KEY,
+    AccountWorld,
+    Observation,
+    address_of,
+)
+
+
+def examples(factor: float = 1.0) -> settings:
+    """Hypothesis settings: the run's ``max_examples`` times ``factor`` (at least 1)."""
+    base = settings()
+    return settings(base, max_examples=max(1, int(base.max_examples * factor)))
+
+
+def reproducer(record: dict[str, Any]) -> str:
+    """A Python snippet that rebuilds the world and replays the failure's steps."""
+    text = json.dumps(record, separators=(",", ":"))
+    return (
+        "import json\n"
+        "from conformance.targets.account import replay_account_failure\n"
+        f"record = json.loads({text!r})\n"
+        "print(replay_account_failure(record))\n"
+    )
+
+
+def fail(world: AccountWorld, rule: str, message: str, *, op: UserOperation | None = None,
+         **extra: Any) -> NoReturn:
+    """Raise the FAIL of ``rule`` with the world's record (op JSON, callData, steps)."""
+    record = world.record(op=op, rule=rule, **extra)
+    raise CheckFailure(rule, message, minimal_input=record, reproducer=reproducer(record))
+
+
+def need_entry_point(world: AccountWorld) -> None:
+    """SKIP the check when the real EntryPoint could not be deployed."""
+    if world.entry_point_missing is not None:
+        pytest.skip(world.entry_point_missing)
+
+
+def view_of(world: AccountWorld, member: bytes) -> AccountView:
+    """The oracle's view of one of the world's members in its snapshot state."""
+    owners = {world.fresh: None, world.owned: address_of(OWNER_KEY),
+              world.stranger: address_of(STRANGER_KEY)}
+    cluster = world.cluster_b if member == world.stranger else world.cluster
+    return AccountView(member, cluster, owners.get(member), world.multi_attestor)
+
+
+def bootstrap_inner(world: AccountWorld, member: bytes, derived_key: int, *,
+                    x: bytes = X_PUB_KEY, wg: bytes = WG_PUB_KEY,
+                    proof: DstackProof | None = None, member_arg: bytes | None = None) -> bytes:
+    """dstack_register(proof, member, x, wg) for ``member`` bound to ``derived_key``."""
+    proof = proof or world.proof_for(member, derived_key, x=x, wg=wg)
+    return encode_dstack_register(proof, member_arg or member, x, wg)
+
+
+def bootstrap_call(world: AccountWorld, member: bytes, derived_key: int, **kw: Any) -> bytes:
+    """execute(cluster, 0, dstack_register(...)): the accepted bootstrap shape (§6 step 3)."""
+    return encode_execute(world.cluster, 0, bootstrap_inner(world, member, derived_key, **kw))
+
+
+def judge(world: AccountWorld, op: UserOperation, rules: tuple[str, ...], *,
+          view: AccountView | None = None, missing: int = 0, op_hash: bytes | None = None,
+          caller: bytes | None = None, exact_error: bool = True,
+          blame: str | None = None) -> tuple[ExpectedValidation, Observation]:
+    """Run validateUserOp on ``op`` and compare with the oracle; FAIL the right rule.
+
+    The failure names ``blame``, else the oracle's deciding rule when the check names it,
+    else the check's first rule. ``exact_error=False`` accepts any revert where one is due.
+    """
+    digest = op_hash or world.op_hash(op)
+    sender = caller or world.entry_point
+    case = ValidationInput(digest, op.signature, op.call_data, missing,
+                           from_entry_point=sender == world.entry_point)
+    expected = expect_validation(view or view_of(world, op.sender), case)
+    seen = world.validate(op, op_hash=digest, missing=missing, caller=sender)
+    returned = seen.word
+    malformed = seen.success and returned not in (0, 1)
+    returned_or_none = returned if seen.success else None
+    if malformed or not outcome_matches(expected, returned_or_none, seen.error,
+                                        any_error=not exact_error):
+        rule = blame or (expected.rule if expected.rule in rules else rules[0])
+        want = (f"revert {expected.error}" if expected.reverts else f"return {expected.returns}")
+        if expected.may_revert:
+            want += " (or revert: non-canonical callData Solidity accepts)"
+        fail(world, rule, f"validateUserOp {seen.describe()}; §6 requires {want} "
+             f"({expected.step.value}: {expected.detail})", op=op,
+             call={"to": "0x" + op.sender.hex(), "from": "0x" + sender.hex(),
+                   "missingAccountFunds": missing})
+    return expected, seen

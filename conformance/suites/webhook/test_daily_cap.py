@@ -1,0 +1,149 @@
+"""The per-sender daily cap (PROTOCOL.md §5 step 8, pimlico): WH-040…WH-046.
+
+Each check uses fresh senders (the count is keyed by chain, sender and UTC date), so the cap
+state of one check never leaks into another. Cache outages come from the KV peer (the webhook
+must take ``CACHE_URL``, else those checks SKIP).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.engine.checks import Observer, rules
+from conformance.suites.webhook import cases
+from conformance.suites.webhook.harness import Harness
+from conformance.suites.webhook.reproduce import Signing
+
+pytestmark = pytest.mark.xdist_group("webhook-state")
+
+DENY_CAP = {"approved": False, "reason": "sender-daily-cap"}
+
+
+def _approve_n(wh: Harness, observe: Observer, rule: str, sender: bytes, n: int, *,
+               target: Any = None, route: str = "/") -> None:
+    """``n`` requests that must all be approved."""
+    call = cases.execute(wh.actors.cluster)
+    for i in range(n):
+        observe.case()
+        if route == "/pimlico":
+            body = cases.pimlico(sender, call, wh.profile.chain_id)
+            record, answer = wh.pimlico(body, Signing(msg_id=f"msg_cap_{i}"), target=target)
+            ok = answer.status == 200 and answer.json == {"sponsor": True}
+        else:
+            record, answer = wh.alchemy(cases.alchemy(sender, call, wh.chain_hex()),
+                                        target=target)
+            ok = answer.status == 200 and answer.json == {"approved": True}
+        if not ok:
+            raise wh.failure(rule, f"approval {i + 1} of {n} ({route}) was refused", record,
+                             answer)
+
+
+def _capped(wh: Harness, observe: Observer, rule: str, sender: bytes, *, target: Any = None,
+            expect_cap: bool = True) -> None:
+    observe.case()
+    record, answer = wh.alchemy(cases.alchemy(sender, cases.execute(wh.actors.cluster),
+                                              wh.chain_hex()), target=target)
+    if expect_cap and answer.json != DENY_CAP:
+        raise wh.failure(rule, "the request past the cap was not sender-daily-cap", record,
+                         answer)
+    if not expect_cap and answer.json != {"approved": True}:
+        raise wh.failure(rule, "a request past the default cap was refused", record, answer)
+
+
+def _cap(wh: Harness) -> int:
+    wh.need_chain()
+    wh.need_token()
+    if wh.settings.daily_cap == 0:
+        pytest.skip(f"profile {wh.profile.name} disables the daily cap (daily_cap = 0)")
+    return wh.settings.daily_cap
+
+
+@rules("WH-040")
+def test_cap_denies_the_next_approval(wh: Harness, observe: Observer) -> None:
+    """After ``cap`` approvals today, the sender's next request is sender-daily-cap."""
+    cap = _cap(wh)
+    sender = wh.add_sender("member")
+    _approve_n(wh, observe, "WH-040", sender, cap)
+    _capped(wh, observe, "WH-040", sender)
+
+
+@rules("WH-041")
+def test_denials_never_count(wh: Harness, observe: Observer) -> None:
+    """``cap`` denials (inner selector not allowed) first; then ``cap`` approvals still pass."""
+    cap = _cap(wh)
+    sender = wh.add_sender("member")
+    forbidden = cases.execute(wh.actors.cluster, bytes.fromhex("f2fde38b") + bytes(32))
+    for _ in range(cap):
+        observe.case()
+        wh.alchemy(cases.alchemy(sender, forbidden, wh.chain_hex()))
+    _approve_n(wh, observe, "WH-041", sender, cap)
+
+
+@rules("WH-042")
+def test_cap_is_per_sender(wh: Harness, observe: Observer) -> None:
+    """One sender at its cap leaves another sender's count untouched.
+
+    (A new UTC day resetting the count cannot be observed without moving the webhook's clock.)
+    """
+    cap = _cap(wh)
+    first, second = wh.add_sender("member"), wh.add_sender("path-a")
+    _approve_n(wh, observe, "WH-042", first, cap)
+    _approve_n(wh, observe, "WH-042", second, 3)
+
+
+@rules("WH-043")
+def test_zero_disables_the_cap(wh: Harness, observe: Observer) -> None:
+    """MAX_DAILY_OPS_PER_SENDER=0: more than 100 approvals for one sender all pass."""
+    wh.need_chain()
+    wh.need_token()
+    sender = wh.add_sender("member")
+    with wh.variant({"MAX_DAILY_OPS_PER_SENDER": "0"}) as webhook:
+        _approve_n(wh, observe, "WH-043", sender, 105, target=webhook)
+
+
+@rules("WH-044")
+def test_unset_cap_is_100(wh: Harness, observe: Observer) -> None:
+    """MAX_DAILY_OPS_PER_SENDER unset: 100 approvals pass and the 101st is sender-daily-cap."""
+    wh.need_chain()
+    wh.need_token()
+    sender = wh.add_sender("member")
+    with wh.variant({"MAX_DAILY_OPS_PER_SENDER": None}) as webhook:
+        _approve_n(wh, observe, "WH-044", sender, 100, target=webhook)
+        _capped(wh, observe, "WH-044", sender, target=webhook)
+
+
+@rules("WH-045")
+def test_cache_outage_fails_open(wh: Harness, observe: Observer) -> None:
+    """A sender at its cap is approved while the cache is down (never sender-daily-cap)."""
+    cap = _cap(wh)
+    kv = wh.need_kv()
+    sender = wh.add_sender("member")
+    _approve_n(wh, observe, "WH-045", sender, cap)
+    if not kv.requests:
+        pytest.skip("the webhook does not take CACHE_URL (no request reached the KV peer)")
+    with kv.down():
+        for _ in range(3):
+            observe.case()
+            record, answer = wh.alchemy(cases.alchemy(sender, cases.execute(wh.actors.cluster),
+                                                      wh.chain_hex()))
+            if answer.json == DENY_CAP:
+                raise wh.failure("WH-045", "the cap was enforced during a cache outage", record,
+                                 answer)
+
+
+@rules("WH-046")
+def test_routes_share_one_cap(wh: Harness, observe: Observer) -> None:
+    """Approvals on POST / and POST /pimlico add up; once at the cap both routes refuse."""
+    cap = _cap(wh)
+    wh.need_secret()
+    sender = wh.add_sender("member")
+    _approve_n(wh, observe, "WH-046", sender, cap // 2)
+    _approve_n(wh, observe, "WH-046", sender, cap - cap // 2, route="/pimlico")
+    _capped(wh, observe, "WH-046", sender)
+    observe.case()
+    body = cases.pimlico(sender, cases.execute(wh.actors.cluster), wh.profile.chain_id)
+    record, answer = wh.pimlico(body, Signing(msg_id="msg_cap_last"))
+    if answer.status != 200 or answer.json != {"sponsor": False}:
+        raise wh.failure("WH-046", "POST /pimlico did not enforce the shared cap", record, answer)

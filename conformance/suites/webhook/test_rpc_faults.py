@@ -1,0 +1,96 @@
+"""Chain transport faults (PROTOCOL.md §5): WH-033 rpc-failure, WH-034 never an approval.
+
+Faults are injected by the chain peer (timeouts, latency beyond the webhook's own timeout,
+HTTP 5xx, TCP resets, malformed JSON-RPC). Every case uses a fresh sender and fresh clusters,
+so no cached answer lets the webhook skip the faulty read.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.engine.checks import Observer, rules
+from conformance.oracle.webhook_chain import VIEWS
+from conformance.peers import Fault, FaultPlan, Malformation
+from conformance.suites.webhook import cases
+from conformance.suites.webhook.harness import Harness
+
+FAST_FAULTS = [Fault.http_5xx(502), Fault.http_5xx(503), Fault.connection_reset(),
+               Fault.malformed(Malformation.NOT_JSON), Fault.malformed(Malformation.NO_RESULT),
+               Fault.malformed(Malformation.WRONG_ID), Fault.malformed(Malformation.BAD_RESULT)]
+"""Faults that answer at once."""
+
+
+def _first_view(wh: Harness) -> str:
+    return "cluster" if wh.policy.path_a_first else "isOurMember"
+
+
+def _case(wh: Harness, observe: Observer, rule: str, *, role: str, plans: list[FaultPlan],
+          faulty: frozenset[str], approvals_only: bool = False, late: bool = False) -> None:
+    peer = wh.need_chain()
+    wh.need_token()
+    observe.case()
+    sender, call = wh.approvable(role, fresh_cluster=True)
+    record = cases.alchemy(sender, call, wh.chain_hex())
+    peer.inject(*plans)
+    try:
+        recorded, answer = wh.alchemy(record)
+    finally:
+        peer.clear_faults()
+    expectation = wh.expect_alchemy(recorded, faulty=faulty)
+    if approvals_only:
+        if answer.json == {"approved": True} and not expectation.approves:
+            raise wh.failure(rule, "a chain fault led to an approval", recorded, answer,
+                             expectation, faults=[p.fault.describe() for p in plans])
+        return
+    if late and wh.expect_alchemy(recorded).accepts(answer.status, answer.json):
+        return  # a late answer within the webhook's own timeout is the right answer
+    wh.judge(rule, recorded, answer, expectation, "a chain fault was not rpc-failure")
+
+
+@rules("WH-033")
+def test_fast_faults_in_provenance_and_target(wh: Harness, observe: Observer) -> None:
+    """Every fast fault kind, on every read of step 3 (a member) and on step 7 → rpc-failure."""
+    for fault in FAST_FAULTS:
+        _case(wh, observe, "WH-033", role="member", plans=[FaultPlan.always(fault)],
+              faulty=frozenset(VIEWS))
+        _case(wh, observe, "WH-033", role="member",
+              plans=[FaultPlan.for_selector("isDeployedCluster", fault)],
+              faulty=frozenset({"isDeployedCluster"}))
+
+
+@rules("WH-033")
+def test_slow_faults(wh: Harness, observe: Observer) -> None:
+    """A read that never answers, and one slower than any sane client timeout, during step 3
+    (the first branch of a stranger) and step 7 → rpc-failure (latency: or the right answer)."""
+    first = _first_view(wh)
+    _case(wh, observe, "WH-033", role="stranger",
+          plans=[FaultPlan.for_selector(first, Fault.timeout(4.0), count=1)],
+          faulty=frozenset({first}))
+    _case(wh, observe, "WH-033", role="member",
+          plans=[FaultPlan.for_selector("isDeployedCluster", Fault.latency(3.5))],
+          faulty=frozenset({"isDeployedCluster"}), late=True)
+    _case(wh, observe, "WH-033", role="member",
+          plans=[FaultPlan.for_selector("isDeployedCluster", Fault.latency(0.05))],
+          faulty=frozenset())
+
+
+@rules("WH-034")
+@given(fault=st.sampled_from(FAST_FAULTS), views=st.sets(st.sampled_from(VIEWS), min_size=1),
+       role=st.sampled_from(["member", "path-a", "both", "stranger", "hostile"]))
+def test_faults_never_approve(wh: Harness, observe: Observer, fault: Fault, views: set[str],
+                              role: str) -> None:
+    """Whatever reads fault, an approval happens only where a fault-free branch said yes."""
+    plans = [FaultPlan.for_selector(view, fault) for view in sorted(views)]
+    _case(wh, observe, "WH-034", role=role, plans=plans, faulty=frozenset(views),
+          approvals_only=True)
+
+
+@rules("WH-034")
+@given(fault=st.sampled_from(FAST_FAULTS), role=st.sampled_from(["member", "path-a", "both"]))
+def test_chain_down_never_approves(wh: Harness, observe: Observer, fault: Fault,
+                                   role: str) -> None:
+    """With every read faulting, nothing is approved."""
+    _case(wh, observe, "WH-034", role=role, plans=[FaultPlan.always(fault)],
+          faulty=frozenset(VIEWS), approvals_only=True)
