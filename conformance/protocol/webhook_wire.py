@@ -87,9 +87,28 @@ def alchemy_body(
     return body
 
 
+MAX_JSON_DEPTH = 64
+"""Deeper nesting than any protocol body needs is malformed; refusing it up front keeps a deep
+body from exhausting a server thread's C stack inside the JSON parser (§5: never a 5xx)."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str) -> bool:
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
 def _load_json(raw: bytes) -> Any:
     """Strict UTF-8 JSON, as a JavaScript ``JSON.parse`` reads it (no NaN/Infinity)."""
     text = raw.decode("utf-8")
+    if _too_deep(text):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return json.loads(text, parse_constant=_reject_constant)
 
 
