@@ -100,14 +100,13 @@ async def alchemy(rt: Runtime, request: Request) -> Response:
     except BodyFormatError:
         return error(400, "bad-request")
     sender = parse_address(parsed.sender)
-    if rt.variant.chain_read_before_token:
-        with contextlib.suppress(ChainFault):
-            await rt.policy.is_member(sender)
     teapot = rt.variant.foreign_entry_point_status
     foreign = parsed.entry_point is not None and parsed.entry_point.lower() != CANONICAL_ENTRY_POINT
     if teapot is not None and foreign:
         return PlainTextResponse("I'm a teapot", status_code=teapot)
     if not token_ok(request.query_params.get("token"), rt.config.token):
+        if rt.variant.chain_read_before_token:
+            await rt.policy.provenance(sender)
         return JSONResponse({"approved": False, "reason": "bad-token"})
     decision = await rt.policy.decide(SponsorRequest(sender, parsed.call_data, parsed.chain_id))
     if decision.approved:

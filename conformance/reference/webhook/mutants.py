@@ -1,11 +1,10 @@
 """Mutants of the reference webhook: each replaces one seam of ``policy.Variant``.
 
-A mutant proves the suite has teeth: run against it, the rules in ``breaks`` must FAIL.
-``breaks`` lists the rules whose statement the mutant violates on a request with exactly one
-thing wrong (or, for the cross-cutting ones, on every affected request). A mutant that changes
-a policy step also reorders the reasons of requests with several faults, so WH-015 (step
-order) may catch it too; it is listed only where ordering is the change itself.
-``profile`` names the shipped profile under which the mutant is observable.
+A mutant proves the suite has teeth: run against it (``amc run webhook --reference --mutant M
+--profile P``, P = its ``profile``), the rules in ``breaks`` must FAIL, and only those.
+``breaks`` lists the rules whose statement the mutant violates on some single-fault request
+and whose checks catch it. A mutant that changes a policy step also changes the reason of
+requests with several faults, so a WH-015 (step order) check may catch it too.
 """
 
 from __future__ import annotations
@@ -114,9 +113,10 @@ _ALL = (
     _mutant("revert-is-rpc-failure", "WH-022 WH-036",
             "a reverting read is treated as a transport fault (rpc-failure, never cached)",
             revert_is_fault=True),
-    _mutant("negative-not-cached", "WH-036", "negative chain answers are never cached",
+    _mutant("negative-not-cached", "WH-036 WH-037",
+            "negative chain answers are never cached (so no spelling of a sender shares one)",
             cache_negative=False),
-    _mutant("cache-outage-denies", "WH-039 WH-045",
+    _mutant("cache-outage-denies", "WH-039",
             "a cache outage becomes an rpc-failure denial (the cap no longer fails open)",
             cache_outage_is_fault=True),
     _mutant("execute-allowed-as-inner", "WH-028", "execute itself is on the inner allowlist",
@@ -127,7 +127,8 @@ _ALL = (
             "multi-attestor",
             allowlist=lambda generation, gate: selectors.allowlist(
                 generation, operator_enabled=True)),
-    _mutant("value-check-off", "WH-024", "a non-zero execute value passes step 5",
+    _mutant("value-check-off", "WH-024 WH-004 WH-047",
+            "a non-zero execute value passes step 5 (a denial the answer checks rely on)",
             value_ok=lambda value: True),
     _mutant("case-sensitive-selector", "WH-029",
             "the inner selector is compared as the hex text, so upper-case callData is denied",
@@ -147,7 +148,7 @@ _ALL = (
     _mutant("cap-counts-denials", "WH-041", "denials count toward the daily cap",
             counts_denials=True),
     _mutant("chain-call-before-token", "WH-012",
-            "isOurMember(sender) is read before the token is checked",
+            "a refused token still has the sender's provenance read from the chain",
             chain_read_before_token=True),
     _mutant("plain-base64-pimlico-key",
             "WH-057 WH-046 WH-047 WH-048 WH-049 WH-054 WH-055 WH-056",
@@ -160,7 +161,7 @@ _ALL = (
             unparsable_event_status=400),
     _mutant("pimlico-route-everywhere", "WH-058",
             "POST /pimlico is served under every generation", "base", pimlico_everywhere=True),
-    _mutant("check-sponsored-differs", "WH-060 WH-059", "/check always says sponsored: false",
+    _mutant("check-sponsored-differs", "WH-060", "/check always says sponsored: false",
             check_sponsored=lambda deployed: False),
     _mutant("healthz-always-ok", "WH-064", "/healthz never probes the chain",
             healthz_probes=False),

@@ -132,7 +132,7 @@ class Policy:
         config, variant = self.config, self.variant
         if not variant.chain_ok(request.chain_id, config.chain_id):
             return deny("chain-mismatch")
-        reason = await self._provenance(request.sender)
+        reason = await self.provenance(request.sender)
         if reason is not None:
             return deny(reason)
         try:
@@ -158,7 +158,7 @@ class Policy:
             return deny("sender-daily-cap")
         return Decision(True)
 
-    async def _provenance(self, sender: bytes) -> str | None:
+    async def provenance(self, sender: bytes) -> str | None:
         """Step 3: None when a branch says yes; a fault without a yes is ``rpc-failure``."""
         fault = False
         for branch in self.variant.order(self.config.generation):
