@@ -81,3 +81,11 @@ def mutate_sources(sources: dict[str, str], mutant: Mutant) -> dict[str, str]:
     patched = dict(sources)
     patched[mutant.file] = mutant.apply(sources[mutant.file])
     return patched
+
+
+def list_mutants() -> list[dict[str, object]]:
+    """JSON-ready mutants for ``amc mutants list --component account``: name, breaks, description."""
+    return [
+        {"name": m.name, "breaks": list(m.breaks), "description": m.description}
+        for m in load_mutants()
+    ]
