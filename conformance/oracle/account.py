@@ -22,7 +22,6 @@ from conformance.protocol.attestation import binding_hash
 from conformance.protocol.calldata import EXECUTE_SELECTOR, DecodeError, decode_execute_strict
 from conformance.protocol.selectors import DSTACK_REGISTER, OPERATOR_REGISTER
 from conformance.protocol.signatures import (
-    SignatureClass,
     classify_signature,
     eip191_digest,
     recover_digest,
@@ -221,9 +220,9 @@ def expect_validation(view: AccountView, case: ValidationInput) -> ExpectedValid
         return ExpectedValidation(None, ONLY_ENTRY_POINT, 0, Step.CALLER, "AC-001", "not the EP")
     digest = eip191_digest(case.user_op_hash)
     prefund = case.missing_account_funds
-    verdict = classify_signature(case.signature, digest)
-    signer = recover_digest(digest, case.signature) if verdict is SignatureClass.VALID else None
+    signer = recover_digest(digest, case.signature)
     if signer is None:
+        verdict = classify_signature(case.signature, digest)
         detail = f"userOp signature is {verdict.value}"
         return ExpectedValidation(SIG_VALIDATION_FAILED, None, prefund, Step.SIGNATURE, "AC-002",
                                   detail)

@@ -34,16 +34,35 @@ VIEWS = ("isOurMember", "isDeployedCluster", "cluster", "allowedAppIds")
 class ScenarioLike(Protocol):
     """The fields of a chain scenario the oracle reads (``peers.ChainScenario`` has them)."""
 
-    member_factory: bytes
-    cluster_factory: bytes
-    cluster_factory_v2: bytes | None
-    members: frozenset[bytes]
-    clusters: frozenset[bytes]
-    clusters_v2: frozenset[bytes]
-    member_clusters: Mapping[bytes, bytes]
-    allowed_app_ids: Mapping[bytes, frozenset[bytes]]
-    reverting_cluster: Mapping[bytes, bytes]
-    hostile_clusters: frozenset[bytes]
+    @property
+    def member_factory(self) -> bytes: ...
+
+    @property
+    def cluster_factory(self) -> bytes: ...
+
+    @property
+    def cluster_factory_v2(self) -> bytes | None: ...
+
+    @property
+    def members(self) -> frozenset[bytes]: ...
+
+    @property
+    def clusters(self) -> frozenset[bytes]: ...
+
+    @property
+    def clusters_v2(self) -> frozenset[bytes]: ...
+
+    @property
+    def member_clusters(self) -> Mapping[bytes, bytes]: ...
+
+    @property
+    def allowed_app_ids(self) -> Mapping[bytes, frozenset[bytes]]: ...
+
+    @property
+    def reverting_cluster(self) -> Mapping[bytes, bytes]: ...
+
+    @property
+    def hostile_clusters(self) -> frozenset[bytes]: ...
 
     def has_code(self, address: bytes) -> bool: ...
 

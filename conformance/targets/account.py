@@ -171,9 +171,21 @@ def _direct_maker(artifact: AccountArtifact) -> Any:
         member = world.deploy(artifact.bytecode + encode(types, values))
         if INITIALIZE in artifact.functions():
             world.send(member, encode_function(INITIALIZE, cluster))
+        _require_cluster(world, member, cluster)
         _allowlist(world, cluster, member)
         return member
     return make
+
+
+def _require_cluster(world: AccountWorld, member: bytes, cluster: bytes) -> None:
+    """A member deployed as is must know its cluster (``cluster()``), else it cannot be used."""
+    seen = world.call(member, encode_function("cluster()"))
+    if seen.success and seen.output[12:32] != cluster:
+        raise UsageError(
+            f"--no-proxy: after deployment and initialize(cluster) the contract's cluster() is "
+            f"0x{seen.output[12:32].hex()}, not the cluster (does its constructor disable "
+            "initializers? deploy it behind the proxy instead)"
+        )
 
 
 def _clone_maker(code: bytes) -> Any:
@@ -219,7 +231,7 @@ def _install_target(world: AccountWorld, target: AccountTarget,
         slot = backend.get_storage(deployed, EIP1967_IMPLEMENTATION_SLOT)
         if slot:
             implementation = (slot % (1 << 160)).to_bytes(20, "big")
-            world.upgrade_target = implementation
+            world.upgrade_target = implementation  # a UUPS clone elsewhere is not proxiable
             world.make_member = _proxy_maker(contracts["ERC1967Proxy"], implementation)
         else:
             world.make_member, world.upgrade_target = _clone_maker(code), None

@@ -20,7 +20,7 @@ from conformance.protocol.attestation import (
     build_dstack_proof,
     encode_dstack_register,
 )
-from conformance.protocol.signatures import key_pair
+from conformance.protocol.signatures import key_pair, sign_eip191
 from conformance.protocol.userop import UserOperation, pack, sign_user_op, to_json, user_op_hash
 from conformance.targets.account_abi import (
     GET_NONCE,
@@ -160,6 +160,7 @@ class AccountWorld:
     journal: list[Step] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     _snapshot: int | None = None
+    _hashes: dict[UserOperation, bytes] = field(default_factory=dict)
     _salt: int = 0
     _frozen_salt: int = 0
 
@@ -268,11 +269,20 @@ class AccountWorld:
     def sign(self, op: UserOperation, key: int, *, chain_id: int | None = None,
              entry_point: bytes | None = None) -> UserOperation:
         """``op`` signed by ``key`` (EIP-191 over its userOpHash; this world's chain and EP)."""
+        if chain_id is None and entry_point is None:
+            return op.replace(signature=sign_eip191(key, self.op_hash(op)))
         return sign_user_op(op, key, entry_point or self.entry_point, chain_id or self.chain_id)
 
     def op_hash(self, op: UserOperation) -> bytes:
-        """userOpHash of ``op`` for this world's chain and EntryPoint (PROTOCOL.md §2)."""
-        return user_op_hash(op, self.entry_point, self.chain_id)
+        """userOpHash of ``op`` for this world's chain and EntryPoint (PROTOCOL.md §2); the
+        signature is not hashed, so one entry serves an operation and its signed copies."""
+        key = op.replace(signature=b"")
+        digest = self._hashes.get(key)
+        if digest is None:
+            if len(self._hashes) > 4096:
+                self._hashes.clear()
+            digest = self._hashes[key] = user_op_hash(op, self.entry_point, self.chain_id)
+        return digest
 
     def validate(self, op: UserOperation, *, op_hash: bytes | None = None, missing: int = 0,
                  caller: bytes | None = None) -> Observation:
@@ -316,8 +326,14 @@ class AccountWorld:
             out["callData"] = "0x" + op.call_data.hex()
             out["userOpHash"] = "0x" + self.op_hash(op).hex()
         out.update(extra)
-        out["steps"] = [s.as_json() for s in self.journal]
+        out["steps"] = [s.as_json() for s in self.replay_steps()]
         return out
+
+    def replay_steps(self, tail: int = 2) -> list[Step]:
+        """The journal a replay needs: every state-changing step, and the last ``tail`` steps
+        (earlier read-only calls, e.g. of previous hypothesis examples, change nothing)."""
+        head = self.journal[:-tail] if tail else self.journal
+        return [s for s in head if s.kind != "call"] + self.journal[len(head):]
 
 
 def address_of(key: int) -> bytes:

@@ -127,8 +127,8 @@ _ALL = (
             "multi-attestor",
             allowlist=lambda generation, gate: selectors.allowlist(
                 generation, operator_enabled=True)),
-    _mutant("value-check-off", "WH-024 WH-004 WH-047",
-            "a non-zero execute value passes step 5 (a denial the answer checks rely on)",
+    _mutant("value-check-off", "WH-024",
+            "a non-zero execute value passes step 5 ",
             value_ok=lambda value: True),
     _mutant("case-sensitive-selector", "WH-029",
             "the inner selector is compared as the hex text, so upper-case callData is denied",

@@ -3,34 +3,78 @@ reading of the same ``execute`` call, or validation reverts; an inner ``dstack_r
 encoding Solidity rejects makes validation revert, never validate (PROTOCOL.md §3; AC-034,
 AC-035).
 
-Each generated callData is judged against the oracle, which reads it the way solc's decoder
-does. It is signed twice: by the key Solidity's reading expects and by the key a fixed-offset
-reader would expect (a decoy registration at the canonical place), so a reading that differs
-from Solidity's shows up as a 0 where 1 is due, or the reverse.
+Each generated callData is compared with the canonical encoding of what Solidity's decoder
+reads in it (the oracle's model of solc): the account must revert, or answer both alike; where
+Solidity rejects the callData it must revert. Each is signed twice, by the key of the real
+registration and by the key of a decoy a fixed-offset reader would find at the canonical place,
+so a reading that differs from Solidity's shows up as a 0 where the twin gets 1, or the reverse.
+Whether the twin's answer is right is the other rules' business (AC-004…AC-010).
 """
 
 from __future__ import annotations
 
+from eth_abi import encode
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
-from conformance.protocol.calldata import encode_execute
+from conformance.oracle.account import DSTACK_PROOF_FIELDS, InnerRejected, read_register_call
+from conformance.protocol.calldata import DecodeError, encode_execute
+from conformance.protocol.selectors import DSTACK_PROOF_TUPLE, DSTACK_REGISTER
+from conformance.protocol.solidity_abi import decode_execute_solidity
 from conformance.strategies.malformed_calldata import malformed_execute_calldata
 from conformance.suites.account._layouts import inner_mutations, outer_layouts
-from conformance.suites.account._support import bootstrap_inner, examples, judge
+from conformance.suites.account._support import bootstrap_inner, examples, fail
 from conformance.targets.account_world import BINDING_KEY, AccountWorld
 
 DECOY_KEY = 0xDEC0
 """The binding key of the decoy registration."""
 
+_REGISTER_TYPES = [DSTACK_PROOF_TUPLE.replace("string", "bytes"), "address", "bytes32", "bytes32"]
+
+
+def _canonical_twin(world: AccountWorld, call_data: bytes) -> bytes | None:
+    """The canonical encoding of what Solidity reads in ``call_data`` (outer execute and, for
+    a dstack_register inner, the register arguments); None when Solidity rejects it."""
+    try:
+        call = decode_execute_solidity(call_data)
+    except DecodeError:
+        return None
+    inner = call.data
+    if inner[:4] == DSTACK_REGISTER.selector:
+        try:
+            reading = read_register_call(inner, DSTACK_PROOF_FIELDS)
+        except InnerRejected:
+            return None
+        values = [reading.proof, reading.member, reading.x_pub_key, reading.wg_pub_key]
+        inner = inner[:4] + encode(_REGISTER_TYPES, values)
+    return encode_execute(call.target, call.value, inner)
+
+
+def _answer(world: AccountWorld, call_data: bytes, key: int):
+    op = world.sign(world.user_op(world.fresh, call_data), key)
+    seen = world.validate(op)
+    return op, seen, (seen.word if seen.success else None)
+
 
 def _judge_both(world: AccountWorld, observe: Observer, rule: str, call_data: bytes,
                 label: str) -> None:
+    """Signed by the binding and the decoy key: the answer on ``call_data`` is a revert, or
+    the account's answer on the canonical encoding of Solidity's reading of it."""
+    twin = _canonical_twin(world, call_data)
     for key in (BINDING_KEY, DECOY_KEY):
         observe.case()
-        op = world.sign(world.user_op(world.fresh, call_data), key)
-        judge(world, op, (rule,), exact_error=False, blame=rule)
+        op, seen, answer = _answer(world, call_data, key)
+        if answer is None:
+            continue
+        if twin is None:
+            fail(world, rule, f"{label}: Solidity's decoder rejects this callData but "
+                 f"validateUserOp {seen.describe()}; it must revert", op=op)
+        _, twin_seen, twin_answer = _answer(world, twin, key)
+        if answer != twin_answer:
+            fail(world, rule, f"{label}: validateUserOp {seen.describe()}, but on the canonical "
+                 f"encoding of Solidity's reading (0x{twin.hex()[:120]}…) it "
+                 f"{twin_seen.describe()}: the account reads the callData differently", op=op)
 
 
 @rules("AC-035")

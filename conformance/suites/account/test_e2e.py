@@ -17,6 +17,7 @@ from conformance.suites.account._support import (
     examples,
     fail,
     need_entry_point,
+    need_owner_path,
 )
 from conformance.targets.account_abi import GET_USER_OP_HASH, encode_function
 from conformance.targets.account_world import BINDING_KEY, OTHER_KEY, AccountWorld
@@ -54,8 +55,9 @@ def test_fresh_member_registers_in_one_sponsored_operation(world: AccountWorld,
     """Bootstrap through handleOps: the member is registered and the derived key is its owner
     (a later operation it signs validates)."""
     need_entry_point(world)
+    need_owner_path(world)
     observe.case()
-    member = _register_through_entry_point(world, "AT-020")
+    member = _register_through_entry_point(world, None)
     (registered, _member_id) = world.read(world.cluster, "memberOf(address)", member,
                                           returns=["bool", "bytes32"])
     observe.case()

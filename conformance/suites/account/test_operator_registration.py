@@ -22,7 +22,7 @@ from conformance.suites.account._registration import (
     expect_rejected,
     owner_is,
 )
-from conformance.suites.account._support import examples, fail
+from conformance.suites.account._support import examples, fail, need_owner_path
 from conformance.targets.account_world import (
     OPERATOR_KEY,
     OTHER_KEY,
@@ -110,6 +110,7 @@ def test_operator_signature_over_the_binding(world: AccountWorld, observe: Obser
 @examples(0.3)
 def test_owner_is_the_owner_key(world: AccountWorld, observe: Observer, owner: int) -> None:
     """After an operator registration the member's owner is proof.ownerKey."""
+    need_owner_path(world)
     with world.isolated():
         observe.case()
         seen = _register(world, OPERATOR_KEY, owner, _later(world), persist=True)

@@ -5,7 +5,7 @@ OwnerSetSkipped) (PROTOCOL.md §6; AC-020, AC-021, AC-022)."""
 from __future__ import annotations
 
 from conformance.engine.checks import Observer, rules
-from conformance.suites.account._support import fail
+from conformance.suites.account._support import fail, need_owner_path
 from conformance.targets.account_abi import (
     OWNER_SET_SKIPPED,
     SET_OWNER_FROM_CLUSTER,
@@ -32,6 +32,7 @@ def _install(world: AccountWorld, member: bytes, key: int):
 def test_the_cluster_installs_the_owner(world: AccountWorld, observe: Observer) -> None:
     """The stored cluster's first __setOwnerFromCluster succeeds and that key becomes the
     owner (its operations validate on the owner path)."""
+    need_owner_path(world)
     observe.case()
     seen = _install(world, world.fresh, FIRST_KEY)
     if not seen.success:
@@ -55,6 +56,7 @@ def _second(world: AccountWorld, observe: Observer, rule: str, first: int, membe
 def test_second_installation_reverts(world: AccountWorld, observe: Observer) -> None:
     """base/pimlico: a second installation (registered member, or one installed by hand)
     reverts OwnerAlreadySet and the first owner stays."""
+    need_owner_path(world)
     for member, first in ((world.owned, OWNER_KEY), (world.fresh, FIRST_KEY)):
         if member == world.fresh:
             _install(world, member, FIRST_KEY)
@@ -67,6 +69,7 @@ def test_second_installation_reverts(world: AccountWorld, observe: Observer) -> 
 @rules("AC-022")
 def test_second_installation_is_skipped(world: AccountWorld, observe: Observer) -> None:
     """multi-attestor: a second installation keeps the first owner and emits OwnerSetSkipped."""
+    need_owner_path(world)
     for member, first in ((world.owned, OWNER_KEY), (world.fresh, FIRST_KEY)):
         if member == world.fresh:
             _install(world, member, FIRST_KEY)

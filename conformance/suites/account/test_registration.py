@@ -21,7 +21,7 @@ from conformance.suites.account._registration import (
     set_allowlisted,
     use_kms_roots,
 )
-from conformance.suites.account._support import examples, fail
+from conformance.suites.account._support import examples, fail, need_owner_path
 from conformance.targets.account_abi import encode_function
 from conformance.targets.account_world import OTHER_KEY, OWNER_KEY, AccountWorld, address_of
 
@@ -149,6 +149,7 @@ def test_registration_installs_the_derived_key(world: AccountWorld, observe: Obs
                                                length: int) -> None:
     """After a valid registration the derived key is the member's owner: its operations
     validate on the owner path, another key's do not."""
+    need_owner_path(world)
     with world.isolated():
         proof = world.proof_for(world.fresh, key, derived_pubkey=encode_public_key(key, length))
         observe.case()

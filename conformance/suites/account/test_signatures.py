@@ -144,6 +144,6 @@ def test_compact_raw_v_high_s_and_other_lengths_are_invalid(world: AccountWorld,
            SignatureFlaw.V_RAW: with_v(op.signature, op.signature[64] - 27),
            SignatureFlaw.HIGH_S: to_high_s(op.signature),
            SignatureFlaw.WRONG_LENGTH: op.signature + b"\x00" * 2}
-    for signature in (flawed.value, own[flawed.kind]):
+    for signature in (flawed.value, *own.values()):
         observe.case()
         judge(world, op.replace(signature=signature), ("UO-013",), blame="UO-013")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets as _secrets
+import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -32,12 +33,11 @@ from conformance.oracle.webhook import (
     expect_alchemy,
 )
 from conformance.oracle.webhook_body import BodyReading, read_alchemy_body, read_pimlico_body
-from conformance.peers import ACTORS, Actors, ChainPeer, ChainScenario, revert_reason
+from conformance.peers import ChainPeer, ChainScenario, revert_reason
 from conformance.peers.kv import KvPeer
 from conformance.profiles.loader import Profile
 from conformance.protocol.hexutil import parse_address
 from conformance.suites.webhook import cases
-from conformance.suites.webhook.cases import CANONICAL_ENTRY_POINT
 from conformance.suites.webhook.reproduce import (
     RecordedRequest,
     Signing,
@@ -52,24 +52,14 @@ from conformance.targets.webhook import (
     reference_command,
     webhook_environment,
 )
-from conformance.targets.webhook_http import Answer, HttpWebhook, WebhookRequest
+from conformance.targets.webhook_http import Answer, HttpWebhook
+from conformance.targets.webhook_replay import scenario_for
 
 NEEDS_CHAIN = "needs --launch or --reference: the suite must own the chain the webhook asks"
-NEEDS_RESTART = "needs --launch or --reference: the suite must start the webhook with other settings"
+NEEDS_RESTART = ("needs --launch or --reference: the suite must start the webhook with other "
+                 "settings")
 ROLES = ("member", "path-a", "both", "stranger", "hostile", "reverting", "no-code")
 """Sender roles a case can install (PROTOCOL.md §5 step 3)."""
-
-
-def scenario_for(profile: Profile) -> tuple[ChainScenario, Actors]:
-    """The standard chain of ``profile``: its factories play the factories (PROTOCOL.md §5)."""
-    v2 = profile.cluster_factory_v2
-    actors = Actors(
-        member_factory=parse_address(profile.member_factory),
-        cluster_factory=parse_address(profile.cluster_factory),
-        cluster_factory_v2=parse_address(v2) if v2 else ACTORS.cluster_factory_v2,
-    )
-    scenario = ChainScenario.standard(chain_id=profile.chain_id, actors=actors, with_v2=bool(v2))
-    return scenario, actors
 
 
 def token_reading(query: str, token: str) -> bool | None:
@@ -102,6 +92,7 @@ class Harness:
         self.base, self.actors = scenario_for(profile)
         self.owns_chain = target.kind in ("reference", "launch")
         self.ledger: Counter[bytes] = Counter()
+        self._ledger_lock = threading.Lock()
         self.peer: ChainPeer | None = None
         self.kv: KvPeer | None = None
         self.target: Any = None
@@ -233,7 +224,8 @@ class Harness:
         self._set(s)
         return address
 
-    def approvable(self, role: str = "member", *, fresh_cluster: bool = False) -> tuple[bytes, bytes]:
+    def approvable(self, role: str = "member", *,
+                   fresh_cluster: bool = False) -> tuple[bytes, bytes]:
         """(sender, callData) the policy approves: a fresh sender of ``role`` calling
         ``execute(cluster, 0, publishWgKey(…))`` (a fresh cluster when asked)."""
         target = self.add_cluster() if fresh_cluster else self.actors.cluster
@@ -275,7 +267,8 @@ class Harness:
         reader = read_pimlico_body if record.path == "/pimlico" else read_alchemy_body
         reading = reader(record.body, self.profile.chain_id)
         if isinstance(reading, BodyReading):
-            self.ledger[reading.sender] += 1
+            with self._ledger_lock:
+                self.ledger[reading.sender] += 1
 
     def alchemy(self, body: bytes, *, query: str = "token={token}",
                 target: Any = None) -> tuple[RecordedRequest, Answer]:
@@ -289,7 +282,8 @@ class Harness:
         record = RecordedRequest("POST", "/pimlico", "", body, signing=signing or Signing())
         return record, self.send(record, now=now, target=target)
 
-    def get(self, path: str, query: str = "", *, target: Any = None) -> tuple[RecordedRequest, Answer]:
+    def get(self, path: str, query: str = "", *,
+            target: Any = None) -> tuple[RecordedRequest, Answer]:
         """``GET path?query``."""
         record = RecordedRequest("GET", path, query, b"", headers=())
         return record, self.send(record, target=target)
@@ -377,9 +371,4 @@ class Harness:
             webhook.close()
 
 
-def request_of(answer_target: Any, request: WebhookRequest) -> Answer:
-    """Send a raw request to any target (for checks that bypass the recorder)."""
-    return answer_target.send(request)
-
-
-__all__ = ["CANONICAL_ENTRY_POINT", "Harness", "NEEDS_CHAIN", "ROLES", "token_reading"]
+__all__ = ["NEEDS_CHAIN", "NEEDS_RESTART", "ROLES", "Harness", "token_reading"]

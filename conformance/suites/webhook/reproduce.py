@@ -10,6 +10,7 @@ the record with the secrets of its own environment and a fresh timestamp.
 from __future__ import annotations
 
 import base64
+import contextlib
 import shlex
 import time
 from collections.abc import Mapping
@@ -101,10 +102,8 @@ class RecordedRequest:
                                 "body_b64": base64.b64encode(self.body).decode(),
                                 "body_bytes": len(self.body)}
         if len(self.body) <= INLINE_BODY_LIMIT:
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 data["body"] = self.body.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
         if self.signing is not None:
             data["signing"] = self.signing.to_json()
         data.update(self.extra)

@@ -106,7 +106,7 @@ def test_operator_selectors_follow_the_gate(wh: Harness, observe: Observer) -> N
     gate = wh.settings.operator_method
     for call in _operator_calls(wh):
         _send(wh, observe, "WH-027", call, message=f"operator gate {str(gate).lower()}")
-    for value in ("true", "TRUE", "1", "yes") if not gate else ("false", "True", "1"):
+    for value in ("true", "TRUE") if not gate else ("false", "True"):
         policy = PolicyConfig.for_generation(wh.generation, wh.profile.chain_id,
                                              operator_enabled=value == "true",
                                              daily_cap=wh.settings.daily_cap)

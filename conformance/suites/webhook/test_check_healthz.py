@@ -31,14 +31,16 @@ def _clusters(wh: Harness) -> list[tuple[bytes, bool]]:
 
 @rules("WH-059")
 def test_deployed_comes_from_the_factory(wh: Harness, observe: Observer) -> None:
-    """200 with both keys, ``deployed`` as the cluster factory's isDeployedCluster says."""
+    """200 with boolean ``deployed`` and ``sponsored``, ``deployed`` as the cluster factory's
+    isDeployedCluster says (``sponsored`` equal to it is WH-060's business)."""
     wh.need_chain()
     for address, deployed in _clusters(wh):
         observe.case()
         record, answer = _check(wh, address)
         body = answer.json if isinstance(answer.json, dict) else {}
         if answer.status != 200 or set(body) != {"deployed", "sponsored"} or (
-                body.get("deployed") is not deployed):
+                body.get("deployed") is not deployed
+                or not isinstance(body.get("sponsored"), bool)):
             raise wh.failure("WH-059", f"/check of a {'deployed' if deployed else 'non-'}"
                              "cluster", record, answer)
 

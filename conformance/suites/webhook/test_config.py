@@ -17,7 +17,6 @@ from conformance.suites.webhook.reproduce import RecordedRequest, Signing
 BROKEN = [
     ("EXPECTED_CHAIN_ID", None),
     ("CANONICAL_MEMBER_FACTORY", "0x1234"),
-    ("RPC_URL", None),
 ]
 """(variable, value): None removes it."""
 

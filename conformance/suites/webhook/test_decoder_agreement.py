@@ -17,7 +17,7 @@ from conformance.engine.checks import Observer, rules
 from conformance.protocol.calldata import EXECUTE_SELECTOR, DecodeError
 from conformance.protocol.hexutil import address_word, word
 from conformance.protocol.solidity_abi import decode_execute_solidity
-from conformance.strategies.labels import CALLDATA_LABELS, CalldataFlaw
+from conformance.strategies.labels import CALLDATA_LABELS
 from conformance.strategies.malformed_calldata import malformed_execute_calldata
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness

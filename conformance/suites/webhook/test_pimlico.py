@@ -45,7 +45,8 @@ def _aligned_now() -> int:
     return int(time.time())
 
 
-def _send(wh: Harness, body: bytes, signing: Signing | None = None) -> tuple[RecordedRequest, Answer, int]:
+def _send(wh: Harness, body: bytes,
+          signing: Signing | None = None) -> tuple[RecordedRequest, Answer, int]:
     now = _aligned_now()
     record, answer = wh.pimlico(body, signing, now=now)
     return record, answer, now
@@ -67,25 +68,45 @@ def _margin(wh: Harness) -> int:
     return 0 if wh.owns_chain else 1
 
 
+def _same_as_alchemy(wh: Harness, observe: Observer, sender: bytes, call: bytes,
+                     chain_id: int) -> None:
+    """The event answers sponsor:true exactly when POST / approves the same operation."""
+    _route(wh)
+    observe.case()
+    chain = hex(chain_id)
+    _alchemy_record, alchemy = wh.alchemy(cases.alchemy(sender, call, chain))
+    approved = alchemy.status == 200 and alchemy.json == {"approved": True}
+    record, answer = wh.pimlico(cases.pimlico(sender, call, chain_id))
+    if answer.status != 200 or answer.json != {"sponsor": approved}:
+        raise wh.failure("WH-047", f"POST / {'approved' if approved else 'denied'} this "
+                         f"operation; POST /pimlico must answer 200 {{\"sponsor\":"
+                         f"{str(approved).lower()}}}", record, answer)
+
+
 @rules("WH-047")
-@given(role=st.sampled_from(["member", "path-a", "stranger", "no-code"]))
-def test_policy_answer_is_sponsor_true_or_false(wh: Harness, observe: Observer,
-                                                role: str) -> None:
-    """An approvable event → 200 {"sponsor":true}; a denied one → 200 {"sponsor":false}."""
+@given(role=st.sampled_from(["member", "path-a", "stranger", "no-code"]),
+       inner=st.sampled_from([cases.DEFAULT_INNER, bytes.fromhex("f2fde38b") + bytes(32)]))
+def test_policy_answer_is_sponsor_true_or_false(wh: Harness, observe: Observer, role: str,
+                                                inner: bytes) -> None:
+    """An operation the policy approves → 200 {"sponsor":true}; one it denies → 200
+    {"sponsor":false} (the policy's verdict read from POST / on the same operation)."""
     wh.need_chain()
-    _judge(wh, "WH-047", _event(wh, role), None, observe, f"{role} sender")
+    wh.need_token()
+    sender = wh.add_sender(role)
+    _same_as_alchemy(wh, observe, sender, cases.execute(wh.actors.cluster, inner),
+                     wh.profile.chain_id)
 
 
 @rules("WH-047")
 def test_denials_are_sponsor_false(wh: Harness, observe: Observer) -> None:
-    """Wrong chain, forbidden inner selector, non-zero value → 200 {"sponsor":false}."""
+    """Wrong chain, forbidden inner selector, non-zero value: the same verdict as POST /."""
     wh.need_chain()
-    sender = wh.add_sender("member")
+    wh.need_token()
+    forbidden = bytes.fromhex("f2fde38b") + bytes(32)
     for call, chain in ((cases.execute(wh.actors.cluster), 1),
-                        (cases.execute(wh.actors.cluster, bytes.fromhex("f2fde38b") + bytes(32)),
-                         wh.profile.chain_id),
+                        (cases.execute(wh.actors.cluster, forbidden), wh.profile.chain_id),
                         (cases.execute(wh.actors.cluster, value=1), wh.profile.chain_id)):
-        _judge(wh, "WH-047", cases.pimlico(sender, call, chain), None, observe, "a denial")
+        _same_as_alchemy(wh, observe, wh.add_sender("member"), call, chain)
 
 
 @rules("WH-048")
@@ -184,7 +205,7 @@ def test_missing_or_wrong_signatures_are_401(wh: Harness, observe: Observer) -> 
         observe.case()
         body = _event(wh) if wh.peer else cases.pimlico_raw({})
         if label == "tampered body":
-            signing = Signing(signed_body=body.replace(b"sp_amc", b"sp_amd"))
+            signing = Signing(signed_body=body + b" ")
         record, answer = wh.pimlico(body, signing)
         if answer.status != 401:
             raise wh.failure("WH-052", f"{label}: not refused", record, answer)
@@ -204,7 +225,8 @@ def test_no_secret_disables_the_route(wh: Harness, observe: Observer) -> None:
 
 
 UNPARSABLE = [b"", b"not json", b"[]", b"null", b'{"type":"user_operation.sponsorship.other"}',
-              b'{"type":"invoice.paid","data":{}}', b'{"type":"user_operation.sponsorship.requested"}',
+              b'{"type":"invoice.paid","data":{}}',
+              b'{"type":"user_operation.sponsorship.requested"}',
               b'{"type":"user_operation.sponsorship.requested","data":"x"}',
               b'{"type":"user_operation.sponsorship.requested","data":{"object":[]}}',
               b'{"type":"user_operation.sponsorship.requested","data":{"object":{}}}',
@@ -237,7 +259,8 @@ def test_data_without_object_wrapper(wh: Harness, observe: Observer) -> None:
     """``data`` holding the payload directly (no ``object``) is read the same."""
     wh.need_chain()
     for form in ("number", "hex"):
-        _judge(wh, "WH-056", _event(wh, form=form, nest=False), None, observe, "data without object")
+        _judge(wh, "WH-056", _event(wh, form=form, nest=False), None, observe,
+               "data without object")
 
 
 @rules("WH-057")

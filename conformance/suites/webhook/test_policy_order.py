@@ -35,7 +35,8 @@ class Broken:
         role = "stranger" if "provenance" in self.steps else "member"
         sender = wh.add_sender(role)
         target = bytes.fromhex("7a" * 20) if "target" in self.steps else wh.actors.cluster
-        inner = bytes.fromhex("f2fde38b") + bytes(32) if "inner" in self.steps else cases.DEFAULT_INNER
+        forbidden = bytes.fromhex("f2fde38b") + bytes(32)
+        inner = forbidden if "inner" in self.steps else cases.DEFAULT_INNER
         call = cases.execute(target, inner, 1 if "value" in self.steps else 0)
         if "outer" in self.steps:
             call = bytes.fromhex("34fcd5be") + call[4:]

@@ -14,12 +14,13 @@ from conformance.peers import RecordedCall
 from conformance.strategies.calldata import inner_calls
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
+from conformance.suites.webhook.reproduce import RecordedRequest
 
 PROVENANCE_VIEWS = ("isOurMember", "cluster")
 
 
 def _ask(wh: Harness, observe: Observer, rule: str, role: str, inner: bytes | None = None,
-         message: str = "wrong provenance answer") -> list[RecordedCall]:
+         message: str = "wrong provenance answer") -> tuple[RecordedRequest, list[RecordedCall]]:
     peer = wh.need_chain()
     wh.need_token()
     observe.case()
@@ -28,8 +29,8 @@ def _ask(wh: Harness, observe: Observer, rule: str, role: str, inner: bytes | No
     peer.clear_log()
     record, answer = wh.alchemy(cases.alchemy(sender, call, wh.chain_hex()))
     wh.judge(rule, record, answer, wh.expect_alchemy(record), f"{message} ({role} sender)")
-    return [c for c in peer.requests if c.method == "eth_call" and c.argument == sender
-            or c.selector_name == "cluster" and c.to == sender]
+    return record, [c for c in peer.requests if c.method == "eth_call" and c.argument == sender
+                    or c.selector_name == "cluster" and c.to == sender]
 
 
 def _inners(wh: Harness) -> st.SearchStrategy[bytes]:
@@ -63,18 +64,12 @@ def test_hostile_cluster_is_never_asked(wh: Harness, observe: Observer) -> None:
     """cluster() naming a contract no factory deployed fails closed before allowedAppIds."""
     peer = wh.need_chain()
     for _ in range(3):
-        _ask(wh, observe, "WH-019", "hostile", message="a hostile cluster() was trusted")
+        record, _calls = _ask(wh, observe, "WH-019", "hostile",
+                              message="a hostile cluster() was trusted")
         asked = peer.calls("allowedAppIds", to=wh.actors.hostile_cluster)
         if asked:
-            raise _hostile_failure(wh, len(asked))
-
-
-def _hostile_failure(wh: Harness, count: int) -> Exception:
-    from conformance.suites.webhook.reproduce import RecordedRequest
-
-    record = RecordedRequest("POST", "/", "token={token}", b"")
-    return wh.failure("WH-019", f"allowedAppIds was asked {count} time(s) on a cluster the "
-                      "factory does not know", record, None)
+            raise wh.failure("WH-019", f"allowedAppIds was asked {len(asked)} time(s) on a "
+                             "cluster the factory does not know", record, None)
 
 
 def _first_view(calls: list[RecordedCall]) -> str | None:
@@ -84,13 +79,11 @@ def _first_view(calls: list[RecordedCall]) -> str | None:
 
 def _order(wh: Harness, observe: Observer, rule: str, first: str) -> None:
     for role in ("both", "stranger", "member", "path-a"):
-        calls = _ask(wh, observe, rule, role)
+        record, calls = _ask(wh, observe, rule, role)
         seen = _first_view(calls)
         if role in ("both", "stranger") and seen != first:
-            from conformance.suites.webhook.reproduce import RecordedRequest
-
             raise wh.failure(rule, f"provenance asked {seen} first for a {role} sender, "
-                             f"expected {first} first", RecordedRequest(), None,
+                             f"expected {first} first", record, None,
                              chain_calls=[str(c.selector_name) for c in calls])
 
 

@@ -1,0 +1,147 @@
+"""The account harness' benchmark: judged validateUserOp cases per second on the embedded EVM.
+
+- ``account-case`` (goal 0.3): one judged case as the checks run it — build the operation,
+  sign it (EIP-191 over its userOpHash), ask the oracle (§6 steps 1-6: signature class, owner
+  or bootstrap reading) and run validateUserOp through the world (journaled, as the
+  EntryPoint) and compare. Bare loop: one ``sign_user_op`` plus one bare ``backend.call`` of the
+  prebuilt validateUserOp calldata on the same pyrevm world — the least any case costs. The
+  case also ABI-encodes its validateUserOp calldata (eth-abi) and recovers the signer for the
+  oracle, each about as costly as the bare loop's own hash and signature: hence 0.3.
+- ``account-bootstrap-case`` (goal 0.12): the same for a bootstrap operation, whose case also
+  builds a dstack proof (three more signatures, two key encodings) and reads the register call
+  as solc would.
+
+``measure_account()`` is the standalone figure: judged cases/s over a mix of owner-path,
+bootstrap and invalid-signature cases.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import count
+
+from conformance.bench.core import Benchmark, register
+from conformance.profiles import load_profile
+from conformance.protocol.userop import pack, sign_user_op
+from conformance.suites.account._support import bootstrap_call, judge
+from conformance.targets.account import open_account_world
+from conformance.targets.account_abi import encode_validate
+from conformance.targets.account_world import BINDING_KEY, OWNER_KEY, AccountWorld
+
+PROFILE = "base"
+
+
+@dataclass(frozen=True)
+class AccountFigures:
+    """Judged cases in ``seconds`` and their rate."""
+
+    cases: int
+    seconds: float
+    cases_per_s: float
+
+
+class _Rig:
+    """One reference world on pyrevm, shared by the benchmarks (built on first use)."""
+
+    world: AccountWorld | None = None
+
+    @classmethod
+    def get(cls) -> AccountWorld:
+        if cls.world is None:
+            cls.world = open_account_world({"kind": "reference"}, load_profile(PROFILE))
+            atexit.register(cls.world.close)
+        return cls.world
+
+
+def measured_case() -> Callable[[], None]:
+    """One judged owner-path case (see the module docstring)."""
+    world = _Rig.get()
+    nonces = count()
+
+    def body() -> None:
+        op = world.sign(world.user_op(world.owned, b"\x01\x02", nonce=next(nonces)), OWNER_KEY)
+        judge(world, op, ("AC-012",))
+        world.journal.clear()
+
+    return body
+
+
+def measured_bootstrap() -> Callable[[], None]:
+    """One judged bootstrap case: proof, register call, signature, oracle, validateUserOp."""
+    world = _Rig.get()
+    keys = count(1)
+
+    def body() -> None:
+        key = BINDING_KEY + next(keys) % 7
+        op = world.sign(world.user_op(world.fresh, bootstrap_call(world, world.fresh, key)), key)
+        judge(world, op, ("AC-009",))
+        world.journal.clear()
+
+    return body
+
+
+def bare_call() -> Callable[[], None]:
+    """One ``sign_user_op`` and one bare ``backend.call`` of prebuilt validateUserOp calldata."""
+    world = _Rig.get()
+    op = world.user_op(world.owned, b"\x01\x02")
+    data = encode_validate(pack(op), world.op_hash(op), 0)
+    call = world.backend.call
+
+    def body() -> None:
+        sign_user_op(op, OWNER_KEY, world.entry_point, world.chain_id)
+        call(world.owned, data, sender=world.entry_point)
+
+    return body
+
+
+def _lazy(factory: Callable[[], Callable[[], None]]) -> Callable[[], None]:
+    made: list[Callable[[], None]] = []
+
+    def call() -> None:
+        if not made:
+            made.append(factory())
+        made[0]()
+
+    return call
+
+
+register(Benchmark(
+    name="account-case",
+    description="one judged validateUserOp case: op, EIP-191 signature, oracle, world call, judge",
+    limit="sign_user_op + one bare backend.call of prebuilt validateUserOp calldata (pyrevm)",
+    bare=_lazy(bare_call),
+    measured=_lazy(measured_case),
+    goal=0.3,
+))
+
+register(Benchmark(
+    name="account-bootstrap-case",
+    description="one judged bootstrap case: dstack proof (3 signatures), register call, judge",
+    limit="sign_user_op + one bare backend.call of prebuilt validateUserOp calldata (pyrevm)",
+    bare=_lazy(bare_call),
+    measured=_lazy(measured_bootstrap),
+    goal=0.12,
+))
+
+
+def measure_account(seconds: float = 5.0) -> AccountFigures:
+    """Judged cases/s over a mix (owner path, bootstrap, invalid signature) for ``seconds``."""
+    owner, bootstrap = measured_case(), measured_bootstrap()
+    world = _Rig.get()
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        if done % 3 == 0:
+            owner()
+        elif done % 3 == 1:
+            bootstrap()
+        else:
+            op = world.user_op(world.owned, b"").replace(signature=b"\x00" * 65)
+            judge(world, op, ("AC-002",))
+            world.journal.clear()
+        done += 1
+    total = time.perf_counter() - start
+    return AccountFigures(done, total, done / total)
