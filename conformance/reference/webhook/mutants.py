@@ -128,7 +128,7 @@ _ALL = (
             allowlist=lambda generation, gate: selectors.allowlist(
                 generation, operator_enabled=True)),
     _mutant("value-check-off", "WH-024",
-            "a non-zero execute value passes step 5 ",
+            "a non-zero execute value passes step 5",
             value_ok=lambda value: True),
     _mutant("case-sensitive-selector", "WH-029",
             "the inner selector is compared as the hex text, so upper-case callData is denied",
