@@ -1,12 +1,13 @@
-"""``amc replay RESULTS.json``: re-send a recorded webhook FAIL and show the answer vs the
-expectation (DESIGN.md "Reproducers").
+"""``amc replay RESULTS``: replay a recorded FAIL (DESIGN.md "Reproducers").
 
-The request is rebuilt from the failure's ``minimal_input.request`` with this environment's
+``RESULTS`` is a results.json or the report directory holding it. An account failure is
+replayed step by step on a freshly built world (the target the run recorded), printing what
+each step did. A webhook failure's request is rebuilt from the failure's ``minimal_input.request`` with this environment's
 secrets (the variables the profile names); a Pimlico request is re-signed with a fresh
 timestamp. ``--url`` sends it to a running webhook; ``--reference`` (optionally ``--mutant``)
 starts the bundled one on a fresh standard chain — the recorded case's chain state (fresh
 addresses) is then not there, so its answer shows the route's behaviour, not the verdict.
-Exit 1 when the answer is still outside the recorded expectation, 0 when it conforms.
+Webhook: exit 1 when the answer is still outside the recorded expectation, 0 when it conforms.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from conformance.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("replay", help="re-send a recorded webhook FAIL against a target")
-    p.add_argument("results", type=Path, help="a results.json written by amc run")
+    p = sub.add_parser("replay", help="replay a recorded FAIL (webhook request or account steps)")
+    p.add_argument("results", type=Path,
+                   help="a results.json written by amc run, or its report directory")
     p.add_argument("--rule", default=None, help="the failure's rule id (default: the first)")
     p.add_argument("--index", type=int, default=0, help="which failure of that rule (0-based)")
     target = p.add_mutually_exclusive_group()
@@ -42,10 +44,26 @@ def pick_failure(doc: dict[str, Any], rule: str | None, index: int) -> tuple[str
     if not 0 <= index < len(failures):
         raise UsageError(f"--index={index}: there are {len(failures)} matching failures")
     rule_id, failure = failures[index]
-    request = (failure.get("minimal_input") or {}).get("request")
-    if not isinstance(request, dict):
-        raise UsageError(f"{rule_id} failure #{index} carries no HTTP request to replay")
+    minimal = failure.get("minimal_input") or {}
+    if not isinstance(minimal.get("request"), dict) and "steps" not in minimal:
+        raise UsageError(f"{rule_id} failure #{index} carries neither an HTTP request nor "
+                         "account steps to replay")
     return rule_id, failure
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """The results document at ``path`` (a file, or a report directory holding results.json);
+    UsageError with the cause when it is missing or not a results document."""
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        doc = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no such file (give a results.json or its report directory)")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{file}: not a readable results.json ({exc.__class__.__name__})")
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise UsageError(f"{file}: not a results document (no 'results' list)")
+    return doc
 
 
 def conforms(answer_status: int, answer_json: Any, expected: list[dict[str, Any]]) -> bool | None:
@@ -61,10 +79,12 @@ def replay_command(args: argparse.Namespace) -> int:
     from conformance.suites.webhook.reproduce import RecordedRequest
     from conformance.targets.webhook_replay import replay_target
 
-    doc = json.loads(Path(args.results).read_text())
+    doc = load_results(Path(args.results))
     rule_id, failure = pick_failure(doc, args.rule, args.index)
-    profile = load_profile(args.profile or doc.get("profile", "pimlico"))
     minimal = failure["minimal_input"]
+    if "steps" in minimal:
+        return _replay_account(rule_id, failure, args)
+    profile = load_profile(args.profile or doc.get("profile", "pimlico"))
     record = RecordedRequest.from_json(minimal["request"])
     if not args.url and not args.reference:
         raise UsageError("say where to replay: --url URL or --reference")
@@ -85,3 +105,16 @@ def replay_command(args: argparse.Namespace) -> int:
         return 0
     print(f"verdict:  {'conforms now' if verdict else 'still departs from the protocol'}")
     return 0 if verdict else 1
+
+
+def _replay_account(rule_id: str, failure: dict[str, Any], args: argparse.Namespace) -> int:
+    """Rebuild the recorded account world and replay the failure's steps (exit 0: informative,
+    the steps' outcomes are printed for the reader to compare with the message)."""
+    from conformance.targets.account import replay_account_failure
+
+    if args.url or args.reference or args.mutant:
+        raise UsageError("an account failure replays on the target it recorded; "
+                         "--url/--reference/--mutant are for webhook failures")
+    print(f"rule:     {rule_id} — {failure.get('message', '')}")
+    print(replay_account_failure(failure))
+    return 0

@@ -89,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _configure_hypothesis(run: RunConfig) -> None:
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
 
     database = DirectoryBasedExampleDatabase(run.hypothesis_db) if run.hypothesis_db else None
@@ -98,6 +98,9 @@ def _configure_hypothesis(run: RunConfig) -> None:
         max_examples=run.max_examples,
         deadline=None,
         database=database,
+        # The explain phase re-runs a failing case under tracing (seconds per failure) and adds
+        # nothing a report shows: the minimal input and reproducer come from the shrink phase.
+        phases=tuple(p for p in Phase if p is not Phase.explain),
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         print_blob=True,
     )

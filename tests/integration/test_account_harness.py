@@ -208,6 +208,15 @@ def test_failure_record_replays(tmp_path: Path) -> None:
     snippet = subprocess.run([sys.executable, "-c", failure.reproducer], capture_output=True,
                              text=True, timeout=120, check=True)
     assert "step 0" in snippet.stdout
+    replayed = subprocess.run([sys.executable, "-m", "conformance.cli", "replay",
+                               str(tmp_path / "report"), "--rule", "AC-010"],
+                              capture_output=True, text=True, timeout=120)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.startswith("rule:     AC-010") and "step 0" in replayed.stdout
+    wrong = subprocess.run([sys.executable, "-m", "conformance.cli", "replay",
+                            str(tmp_path / "report"), "--reference"],
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ BAD_INVOCATIONS = [
     (["rules", "--format", "yaml"], "invalid choice"),
     (["report", "diff", "/no/a.json", "/no/b.json"], "no such results file"),
     (["mutants", "list", "--component", "sidecarr"], "expected one of"),
+    (["replay", "/no/such/report"], "no such file"),
+    (["replay", "pyproject.toml"], "not a readable results.json"),
 ]
 
 

@@ -47,6 +47,8 @@ def test_deployed_comes_from_the_factory(wh: Harness, observe: Observer) -> None
 
 @rules("WH-060")
 @given(address=st.binary(min_size=20, max_size=20), known=st.booleans())
+@example(address=bytes(20), known=True)
+@example(address=bytes(20), known=False)
 def test_sponsored_equals_deployed(wh: Harness, observe: Observer, address: bytes,
                                    known: bool) -> None:
     """In every /check answer ``sponsored`` equals ``deployed``."""

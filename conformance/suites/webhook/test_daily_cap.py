@@ -7,7 +7,11 @@ must take ``CACHE_URL``, else those checks SKIP).
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import pytest
@@ -90,14 +94,54 @@ def test_denials_never_count(wh: Harness, observe: Observer) -> None:
 
 @rules("WH-042")
 def test_cap_is_per_sender(wh: Harness, observe: Observer) -> None:
-    """One sender at its cap leaves another sender's count untouched.
-
-    (A new UTC day resetting the count cannot be observed without moving the webhook's clock.)
-    """
+    """One sender at its cap leaves another sender's count untouched (the UTC-day half of the
+    rule is ``test_cap_starts_afresh_on_a_new_utc_day``, a slow check)."""
     cap = _cap(wh)
     first, second = wh.add_sender("member"), wh.add_sender("path-a")
     _approve_n(wh, observe, "WH-042", first, cap)
     _approve_n(wh, observe, "WH-042", second, 3)
+
+
+ROLLOVER_WINDOW_ENV = "AMC_UTC_ROLLOVER_WINDOW"
+"""Seconds before 00:00 UTC within which the rollover check runs (default 900); a nightly job
+scheduled a few minutes before midnight UTC exercises it."""
+
+ROLLOVER_SETTLE = 5.0
+"""Seconds waited past midnight, for a webhook clock slightly behind the suite's."""
+
+
+def _seconds_to_utc_midnight(now: datetime) -> float:
+    midnight = datetime.combine(now.date() + timedelta(days=1), dt_time(0), tzinfo=UTC)
+    return (midnight - now).total_seconds()
+
+
+@rules("WH-042")
+@pytest.mark.slow
+def test_cap_starts_afresh_on_a_new_utc_day(wh: Harness, observe: Observer) -> None:
+    """Fill one sender's cap shortly before 00:00 UTC; after midnight it is approved again.
+
+    Waits on the wall clock, so it only runs when midnight UTC is within the window
+    (``AMC_UTC_ROLLOVER_WINDOW`` seconds, default 900) and SKIPs otherwise."""
+    cap = _cap(wh)
+    window = float(os.environ.get(ROLLOVER_WINDOW_ENV, "900"))
+    left = _seconds_to_utc_midnight(datetime.now(UTC))
+    if left > window:
+        pytest.skip(f"00:00 UTC is {left / 3600:.1f} h away (runs within {window:.0f} s of it: "
+                    "schedule the nightly job just before midnight UTC)")
+    if left < 60:
+        pytest.skip(f"00:00 UTC is only {left:.0f} s away: too close to fill a cap before it")
+    sender = wh.add_sender("member")
+    _approve_n(wh, observe, "WH-042", sender, cap)
+    _capped(wh, observe, "WH-042", sender)
+    if _seconds_to_utc_midnight(datetime.now(UTC)) < 1:
+        pytest.skip("midnight UTC passed while the cap was being filled; nothing was judged")
+    time.sleep(_seconds_to_utc_midnight(datetime.now(UTC)) + ROLLOVER_SETTLE)
+    observe.case()
+    record, answer = wh.alchemy(cases.alchemy(sender, cases.execute(wh.actors.cluster),
+                                              wh.chain_hex()))
+    if answer.json != {"approved": True}:
+        raise wh.failure("WH-042", "the sender's count did not start afresh after 00:00 UTC",
+                         record, answer)
 
 
 @rules("WH-043")
