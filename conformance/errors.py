@@ -14,7 +14,7 @@ class UsageError(Exception):
 
 
 class TargetError(Exception):
-    """The suite could not judge a case (timeout, crash, garbage transport): an ERROR, not a FAIL."""
+    """The suite could not judge a case (timeout, crash, garbage transport): ERROR, not FAIL."""
 
 
 def closest(value: str, choices: Iterable[str]) -> str | None:

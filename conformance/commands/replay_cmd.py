@@ -2,11 +2,12 @@
 
 ``RESULTS`` is a results.json or the report directory holding it. An account failure is
 replayed step by step on a freshly built world (the target the run recorded), printing what
-each step did. A webhook failure's request is rebuilt from the failure's ``minimal_input.request`` with this environment's
-secrets (the variables the profile names); a Pimlico request is re-signed with a fresh
-timestamp. ``--url`` sends it to a running webhook; ``--reference`` (optionally ``--mutant``)
-starts the bundled one on a fresh standard chain — the recorded case's chain state (fresh
-addresses) is then not there, so its answer shows the route's behaviour, not the verdict.
+each step did. A webhook failure's request is rebuilt from the failure's
+``minimal_input.request`` with this environment's secrets (the variables the profile names);
+a Pimlico request is re-signed with a fresh timestamp. ``--url`` sends it to a running
+webhook; ``--reference`` (optionally ``--mutant``) starts the bundled one on a fresh standard
+chain — the recorded case's chain state (fresh addresses) is then not there, so its answer
+shows the route's behaviour, not the verdict.
 Webhook: exit 1 when the answer is still outside the recorded expectation, 0 when it conforms.
 """
 
@@ -58,9 +59,11 @@ def load_results(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(file.read_text())
     except FileNotFoundError:
-        raise UsageError(f"{file}: no such file (give a results.json or its report directory)")
+        raise UsageError(
+            f"{file}: no such file (give a results.json or its report directory)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{file}: not a readable results.json ({exc.__class__.__name__})")
+        raise UsageError(
+            f"{file}: not a readable results.json ({exc.__class__.__name__})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise UsageError(f"{file}: not a results document (no 'results' list)")
     return doc

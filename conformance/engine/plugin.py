@@ -263,7 +263,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def outcome_from_report(report: pytest.TestReport) -> CheckOutcome | None:
     """Translate one pytest report (call, or a failed/skipped setup/teardown) to an outcome."""
-    props = dict(report.user_properties)
+    props: dict[str, Any] = dict(report.user_properties)
     rule_ids = tuple(props.get("amc_rules") or ())
     if not rule_ids:
         return None

@@ -59,7 +59,7 @@ def _rule_marks(marks: object) -> tuple[str, ...]:
     ids: list[str] = []
     for mark in marks:
         if getattr(mark, "name", None) == RULES_MARK:
-            ids.extend(str(a) for a in mark.args)
+            ids.extend(str(a) for a in getattr(mark, "args", ()))
     return tuple(ids)
 
 

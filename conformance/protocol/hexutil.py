@@ -9,7 +9,7 @@ from __future__ import annotations
 try:  # eth-hash's pysha3 backend (safe-pysha3) is ~4x faster than its pycryptodome one
     from eth_hash.backends.pysha3 import keccak256 as _keccak
 except ImportError:  # pragma: no cover - fall back to whichever backend eth-hash finds
-    from eth_hash.auto import keccak as _keccak
+    from eth_hash.auto import keccak as _keccak  # type: ignore[assignment]
 from eth_utils import to_checksum_address
 
 HEX_DIGITS = frozenset("0123456789abcdefABCDEF")

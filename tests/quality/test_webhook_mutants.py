@@ -57,7 +57,8 @@ def _run(tmp_path: Path, profile: str, mutant: str | None, include: tuple[str, .
          max_examples: int) -> RunOutcome:
     config = RunConfig(component="webhook", profile=profile,
                        target=TargetSpec(kind="reference", mutant=mutant), include=include,
-                       max_examples=max_examples, report_dir=str(tmp_path / "report"), seed=QUALITY_SEED)
+                       max_examples=max_examples, report_dir=str(tmp_path / "report"),
+                       seed=QUALITY_SEED)
     return run_component(config, hard_timeout=300)
 
 
