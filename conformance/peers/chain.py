@@ -4,7 +4,8 @@ PROTOCOL.md §5 "Chain calls": ``isOurMember`` on the member factory, ``isDeploy
 the cluster factories, ``cluster()`` on the sender, ``allowedAppIds`` on that cluster. Views are
 answered the way Solidity and a node do: a 32-byte ABI word; an address without code → ``0x``;
 a revert → JSON-RPC error code 3 with the revert data; an argument that Solidity's decoder
-rejects (short, dirty address bits), an unknown selector, or no selector → empty revert.
+rejects (short, dirty address bits), an unknown selector, or no selector → empty revert,
+except that empty calldata to a member account succeeds with ``0x`` (its ``receive()``).
 JSON-RPC framing follows the 2.0 spec and geth: -32700 parse error, -32600 invalid request,
 -32601 unknown method, -32602 invalid params; batches answer element by element; a
 notification (no ``id``) gets no answer.
@@ -216,6 +217,8 @@ def _view(scenario: ChainScenario, to: bytes, data: bytes) -> CallOutcome:
         if to in s.member_clusters:
             return CallOutcome("return", encode(["address"], [s.member_clusters[to]]))
         return CallOutcome("revert")
+    if not data and to in s.member_clusters:
+        return CallOutcome("return")  # a ClusterMember has receive(): plain calls succeed
     if len(data) < 4 or sel not in CHAIN_VIEWS or arg is None:
         return CallOutcome("revert")
     if sel == selectors.IS_OUR_MEMBER.selector and to == s.member_factory:
