@@ -95,6 +95,11 @@ def _configure_hypothesis(run: RunConfig) -> None:
     database = DirectoryBasedExampleDatabase(run.hypothesis_db) if run.hypothesis_db else None
     settings.register_profile(
         "amc",
+        # Built on hypothesis' "default" profile, not the current one: where CI is set in the
+        # environment hypothesis loads its "ci" profile (derandomize=True), which would ignore
+        # --hypothesis-seed and make a run's seed a lie.
+        parent=settings.get_profile("default"),
+        derandomize=False,
         max_examples=run.max_examples,
         deadline=None,
         database=database,

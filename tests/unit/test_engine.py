@@ -140,3 +140,38 @@ def test_unknown_rule_id_is_a_usage_error(tmp_path: Path) -> None:
 def test_bad_profile_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="basee"):
         _run(tmp_path, profile="basee")
+
+
+SEEDED_SUITE = textwrap.dedent(
+    """
+    import os
+    from hypothesis import given, strategies as st
+    from conformance.engine.checks import rules
+
+    @rules("WH-001")
+    @given(st.integers(min_value=0, max_value=2**64))
+    def test_draws(observe, n):
+        observe.case()
+        with open(os.environ["AMC_TEST_DRAWS"], "a") as f:
+            f.write(f"{n}\\n")
+    """
+)
+
+
+def test_the_seed_decides_the_draws_even_where_ci_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hypothesis loads a derandomized "ci" profile where CI is set; the run's profile must not
+    inherit it, or ``--seed`` would be ignored and a CI failure not reproducible."""
+    monkeypatch.setenv("CI", "true")
+
+    def draws(name: str, seed: int) -> list[str]:
+        path = tmp_path / f"{name}.txt"
+        monkeypatch.setenv("AMC_TEST_DRAWS", str(path))
+        (tmp_path / name).mkdir()
+        _run(tmp_path / name, suite=SEEDED_SUITE, seed=seed, include=("WH-001",),
+             max_examples=20)
+        return path.read_text().split()
+
+    first, again, other = draws("a", 11), draws("b", 11), draws("c", 12)
+    assert first == again
+    assert first != other
