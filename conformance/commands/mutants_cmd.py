@@ -14,13 +14,16 @@ MUTANT_COMPONENTS = ("webhook", "account")
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("mutants", help="list the bundled mutants and the rules each breaks")
     verbs = p.add_subparsers(dest="mutants_verb", required=True)
-    listing = verbs.add_parser("list", help="print the mutants as JSON (name, breaks)")
+    listing = verbs.add_parser(
+        "list", help="print the mutants as JSON (name, breaks; account: also_fails)"
+    )
     listing.add_argument("--component", default=None, help="webhook or account (default: both)")
     listing.set_defaults(handler=list_command)
 
 
 def mutants_of(component: str) -> list[dict[str, Any]]:
-    """JSON-ready mutants of ``component``: ``name``, ``breaks`` and ``description``."""
+    """JSON-ready mutants of ``component``: ``name``, ``breaks`` and ``description`` (webhook:
+    ``profile``; account: ``also_fails``, the rules a mutant breaks as a consequence)."""
     if component == "webhook":
         from conformance.reference.webhook.mutants import list_mutants
 

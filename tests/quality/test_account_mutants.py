@@ -4,10 +4,11 @@ the same verdicts.
 
 Each case is a real ``amc run account --reference --mutant N`` (``run_component``: a child
 pytest deploying the world on the embedded EVM) with a small example budget. Per mutant the
-selection is its ``breaks``, the rules it is known to co-break (``CO_BREAKS``) and the account
-rules numbered next to them; exactly breaks ∪ co-breaks must FAIL. Profiles: ``base``, plus
-``multi-attestor`` for a mutant whose rules only apply there. The full cross-check (every
-mutant against every rule) is marked ``quality``.
+selection is its ``breaks``, the rules it breaks as a consequence (``also_fails`` in
+mutants.toml, each with its reason) and the account rules numbered next to them; exactly
+breaks ∪ also_fails must FAIL. Profiles: ``base``, plus ``multi-attestor`` for a mutant whose
+rules only apply there. The full cross-check (every mutant against every rule) is marked
+``quality``.
 """
 
 from __future__ import annotations
@@ -30,24 +31,6 @@ QUALITY_SEED = int(os.environ.get("AMC_QUALITY_SEED", "4337"))
 CATALOGUE = load_catalogue()
 MUTANTS = {m.name: m for m in load_mutants()}
 ACCOUNT_IDS = {r.id for r in CATALOGUE.for_component("account")}
-CO_BREAKS: dict[str, frozenset[str]] = {
-    "bootstrap-any-inner-selector": frozenset({"UO-016"}),
-    "bootstrap-ignores-outer-selector": frozenset({"UO-015"}),
-    "bootstrap-signer-from-userop": frozenset({"AC-010", "AC-015", "UO-011"}),
-    "high-s-accepted": frozenset({"AC-003", "AC-010", "UO-013"}),
-    "no-entrypoint-gate": frozenset({"UO-014"}),
-    "register-any-kms-root": frozenset({"AT-006"}),
-    "register-skips-code-id": frozenset({"AC-033"}),
-    "register-skips-provenance": frozenset({"AC-033"}),
-    "revert-on-bad-signature": frozenset({"AC-013", "UO-012", "UO-013"}),
-    "upgrade-open-to-anyone": frozenset({"AC-024"}),
-}
-"""Rules a mutant breaks beyond its ``breaks`` in mutants.toml, each a true consequence:
-e.g. an account that trusts the userOp signer in bootstrap also validates a zero expected
-signer (AC-010), an op signed for another chain (AC-015) or over the raw hash (UO-011); one
-that accepts high s also accepts a high-s proof signature (AC-010) and reaches the bootstrap
-shape with it (AC-003); a cluster that skips a gate fails the order check with that gate's
-fault (AC-033); an open upgrade is open after an ownership transfer too (AC-024)."""
 
 
 def _generation(profile: str) -> str:
@@ -69,8 +52,8 @@ def _cases() -> list[tuple[str, str]]:
 
 
 def expected_failures(name: str, profile: str) -> set[str]:
-    """breaks ∪ co-breaks that apply under ``profile``."""
-    rules = set(MUTANTS[name].breaks) | CO_BREAKS.get(name, frozenset())
+    """breaks ∪ also_fails that apply under ``profile``."""
+    rules = set(MUTANTS[name].breaks) | set(MUTANTS[name].also_fails)
     return {r for r in rules if _applies(r, profile)}
 
 
@@ -107,7 +90,7 @@ def _explain(results: dict[str, RuleResult], ids: set[str]) -> str:
 
 @pytest.mark.parametrize(("mutant", "profile"), _cases(), ids=lambda v: str(v))
 def test_mutant_is_caught_by_its_rules(mutant: str, profile: str, tmp_path: Path) -> None:
-    """breaks (and co-breaks) FAIL; the account rules numbered next to them do not."""
+    """breaks (and also_fails) FAIL; the account rules numbered next to them do not."""
     expected = expected_failures(mutant, profile)
     near = neighbours(expected, profile)
     outcome = _run(tmp_path, profile=profile, mutant=mutant,
@@ -154,7 +137,7 @@ def test_anvil_gives_the_same_verdicts(tmp_path: Path) -> None:
 @pytest.mark.quality
 @pytest.mark.parametrize(("mutant", "profile"), _cases(), ids=lambda v: str(v))
 def test_mutant_against_every_rule(mutant: str, profile: str, tmp_path: Path) -> None:
-    """Full cross-check: the mutant against every account rule; exactly breaks ∪ co-breaks
+    """Full cross-check: the mutant against every account rule; exactly breaks ∪ also_fails
     FAIL."""
     outcome = _run(tmp_path, profile=profile, mutant=mutant, max_examples=20)
     failed = {r.rule_id for r in outcome.results.results if r.verdict is Verdict.FAIL}

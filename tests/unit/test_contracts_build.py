@@ -29,6 +29,7 @@ REQUIRED_MUTANTS = {
     "bootstrap-signer-from-userop", "owner-settable-twice", "execute-open-to-anyone",
     "revert-data-swallowed", "prefund-skipped-on-failure", "raw-hash-not-eip191",
     "high-s-accepted", "zero-signer-accepted", "upgrade-open-to-anyone",
+    "bootstrap-inner-at-fixed-offset",
 }  # fmt: skip
 
 # PROTOCOL.md §1 literals.
@@ -147,6 +148,51 @@ def test_mutant_catalogue_covers_required_names_and_known_rules() -> None:
     catalogue = load_catalogue()
     for mutant in mutants:
         assert mutant.breaks and all(rule in catalogue for rule in mutant.breaks), mutant.name
+        assert all(rule in catalogue for rule in mutant.also_fails), mutant.name
+        assert not set(mutant.breaks) & set(mutant.also_fails), mutant.name
+    assert {m.name for m in mutants if "AC-035" in m.breaks} == {"bootstrap-inner-at-fixed-offset"}
+
+
+_ENTRY = 'name = "m"\nbreaks = ["AC-001"]\ndescription = "d"\nfile = "src/X.sol"\nfind = "a"\n'
+
+
+def _toml(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "mutants.toml"
+    path.write_text("".join(f'[[mutant]]\n{e}replace = "b"\n' for e in entries))
+    return path
+
+
+def test_loader_reads_optional_also_fails(tmp_path: Path) -> None:
+    (plain,) = load_mutants(_toml(tmp_path, _ENTRY))
+    assert plain.also_fails == ()
+    (more,) = load_mutants(_toml(tmp_path, _ENTRY + 'also_fails = ["AC-013", "UO-012"]\n'))
+    assert more.also_fails == ("AC-013", "UO-012") and more.breaks == ("AC-001",)
+    assert "also_fails" not in more.as_dict()  # the artifact records the patch only
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('also_fails = "AC-013"\n', "also_fails='AC-013' must be a list"),
+        ('also_fails = ["AC-001"]\n', "also_fails repeats breaks"),
+        ('co_breaks = ["AC-013"]\n', "optionally \\['also_fails'\\]"),
+    ],
+)
+def test_loader_rejects_bad_also_fails(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(MutantError, match=message):
+        load_mutants(_toml(tmp_path, _ENTRY + extra))
+
+
+def test_account_listing_carries_also_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    assert main(["mutants", "list", "--component", "account"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert set(listed) == {m.name for m in load_mutants()}
+    assert all(set(m) == {"name", "breaks", "also_fails", "description"} for m in listed.values())
+    assert listed["high-s-accepted"]["breaks"] == ["AC-002"]
+    assert listed["high-s-accepted"]["also_fails"] == ["AC-003", "AC-010", "UO-013"]
+    assert listed["bootstrap-inner-at-fixed-offset"]["also_fails"] == []
 
 
 @pytest.mark.parametrize("mutant", load_mutants(), ids=lambda m: m.name)

@@ -1,5 +1,6 @@
 """Mutants of the reference contracts: named one-patch edits of one source file (DESIGN.md
-"How the suite proves itself"). Each breaks the rules it names in ``breaks``."""
+"How the suite proves itself"). Each breaks the rules it names in ``breaks``; ``also_fails``
+names the rules it breaks as a consequence (a test expectation, not part of the patch)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MUTANTS_TOML = HERE / "mutants.toml"
 _KEYS = frozenset({"name", "breaks", "description", "file", "find", "replace"})
+_OPTIONAL_KEYS = frozenset({"also_fails"})
 
 
 class MutantError(ValueError):
@@ -18,7 +20,11 @@ class MutantError(ValueError):
 
 @dataclass(frozen=True)
 class Mutant:
-    """One textual patch: replace the only occurrence of ``find`` in ``file`` by ``replace``."""
+    """One textual patch: replace the only occurrence of ``find`` in ``file`` by ``replace``.
+
+    ``breaks`` are the rules the patch is meant to break; ``also_fails`` the rules it breaks as
+    a consequence, which the suite must FAIL too (e.g. a gate's fault seen by the order check).
+    """
 
     name: str
     breaks: tuple[str, ...]
@@ -26,6 +32,7 @@ class Mutant:
     file: str
     find: str
     replace: str
+    also_fails: tuple[str, ...] = ()
 
     def apply(self, source: str) -> str:
         """``source`` with the patch applied; MutantError unless ``find`` occurs exactly once."""
@@ -38,7 +45,8 @@ class Mutant:
         return source.replace(self.find, self.replace)
 
     def as_dict(self) -> dict[str, object]:
-        """The mutant as written in mutants.toml (for artifacts)."""
+        """The patch as its artifact records it. ``also_fails`` is left out: it is an
+        expectation about the suite, so changing it needs no rebuild."""
         return {
             "name": self.name,
             "breaks": list(self.breaks),
@@ -49,16 +57,31 @@ class Mutant:
         }
 
 
+def _rule_ids(entry: dict[str, object], key: str, index: int, *, empty: bool) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise MutantError(f"mutant #{index}: {key}={value!r} must be a list of rule ids")
+    if not value and not empty:
+        raise MutantError(f"mutant #{index}: {key} must be a non-empty list of rule ids")
+    return tuple(value)
+
+
 def _mutant_from(entry: dict[str, object], index: int) -> Mutant:
-    if set(entry) != _KEYS:
-        raise MutantError(f"mutant #{index}: keys={sorted(entry)}, expected {sorted(_KEYS)}")
-    breaks = entry["breaks"]
-    if not isinstance(breaks, list) or not all(isinstance(b, str) for b in breaks) or not breaks:
-        raise MutantError(f"mutant #{index}: breaks must be a non-empty list of rule ids")
+    keys = set(entry)
+    if not _KEYS <= keys <= _KEYS | _OPTIONAL_KEYS:
+        raise MutantError(
+            f"mutant #{index}: keys={sorted(entry)}, expected {sorted(_KEYS)}"
+            f" and optionally {sorted(_OPTIONAL_KEYS)}"
+        )
+    breaks = _rule_ids(entry, "breaks", index, empty=False)
+    also_fails = _rule_ids(entry, "also_fails", index, empty=True)
+    overlap = sorted(set(breaks) & set(also_fails))
+    if overlap:
+        raise MutantError(f"mutant #{index}: also_fails repeats breaks {overlap}")
     fields = {k: entry[k] for k in ("name", "description", "file", "find", "replace")}
     if not all(isinstance(v, str) for v in fields.values()):
         raise MutantError(f"mutant #{index}: name, description, file, find, replace are strings")
-    return Mutant(breaks=tuple(breaks), **fields)  # type: ignore[arg-type]
+    return Mutant(breaks=breaks, also_fails=also_fails, **fields)  # type: ignore[arg-type]
 
 
 def load_mutants(path: Path = MUTANTS_TOML) -> tuple[Mutant, ...]:
@@ -84,8 +107,14 @@ def mutate_sources(sources: dict[str, str], mutant: Mutant) -> dict[str, str]:
 
 
 def list_mutants() -> list[dict[str, object]]:
-    """JSON-ready mutants for ``amc mutants list --component account``: name, breaks, description."""
+    """JSON-ready mutants for ``amc mutants list --component account``: name, breaks,
+    also_fails (empty when none), description."""
     return [
-        {"name": m.name, "breaks": list(m.breaks), "description": m.description}
+        {
+            "name": m.name,
+            "breaks": list(m.breaks),
+            "also_fails": list(m.also_fails),
+            "description": m.description,
+        }
         for m in load_mutants()
     ]

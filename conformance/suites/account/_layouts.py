@@ -5,7 +5,8 @@ length words too large or too small, trailing bytes, missing or dirty padding).
 ``outer_layouts`` re-lays the ``execute`` arguments around a real inner call and a decoy one
 (a different registration a fixed-offset reader would find at the canonical place);
 ``inner_mutations`` breaks the ``dstack_register`` encoding itself. Each draws
-``(label, callData)``; what the account must answer is the oracle's business.
+``(label, callData)``; ``pinned_outer_layouts`` gives the decoy layouts every run tries, at any
+seed (AC-035). What the account must answer is the oracle's business.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def _block(data: bytes) -> bytes:
 
 def _head(target: bytes, offset: int, target_word: bytes | None = None) -> bytes:
     return EXECUTE_SELECTOR + (target_word or address_word(target)) + word(0) + word(offset)
+
+
+def pinned_outer_layouts(target: bytes, inner: bytes,
+                         decoy: bytes) -> tuple[tuple[str, bytes], ...]:
+    """Two valid layouts where the offset word, not the canonical place, finds the call Solidity
+    reads: ``decoy`` at the canonical place with the offset past it to ``inner``, and ``inner``
+    at the canonical place with the offset past it to ``decoy``. A fixed-offset reader reads the
+    other call in each (AC-035)."""
+    real, fake = _block(inner), _block(decoy)
+    return (("decoy-before", _head(target, 0x60 + len(fake)) + fake + real),
+            ("offset-past-canonical", _head(target, 0x60 + len(real)) + real + fake))
 
 
 @st.composite

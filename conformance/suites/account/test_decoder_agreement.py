@@ -23,7 +23,11 @@ from conformance.protocol.calldata import DecodeError, encode_execute
 from conformance.protocol.selectors import DSTACK_PROOF_TUPLE, DSTACK_REGISTER
 from conformance.protocol.solidity_abi import decode_execute_solidity
 from conformance.strategies.malformed_calldata import malformed_execute_calldata
-from conformance.suites.account._layouts import inner_mutations, outer_layouts
+from conformance.suites.account._layouts import (
+    inner_mutations,
+    outer_layouts,
+    pinned_outer_layouts,
+)
 from conformance.suites.account._support import bootstrap_inner, examples, fail
 from conformance.targets.account_world import BINDING_KEY, AccountWorld
 
@@ -88,6 +92,17 @@ def test_outer_readings_agree_with_solidity(world: AccountWorld, observe: Observ
     decoy = bootstrap_inner(world, world.fresh, DECOY_KEY, x=b"\x33" * 32)
     label, call_data = data.draw(outer_layouts(world.cluster, inner, decoy), label="layout")
     _judge_both(world, observe, "AC-035", call_data, label)
+
+
+@rules("AC-035")
+def test_offset_word_is_followed(world: AccountWorld, observe: Observer) -> None:
+    """Deterministic, at any seed: a real and a decoy registration, each in turn at the canonical
+    place with the offset word pointing past it to the other; the account reverts or answers as
+    Solidity's reading (the call the offset word finds) requires."""
+    inner = bootstrap_inner(world, world.fresh, BINDING_KEY)
+    decoy = bootstrap_inner(world, world.fresh, DECOY_KEY, x=b"\x33" * 32)
+    for label, call_data in pinned_outer_layouts(world.cluster, inner, decoy):
+        _judge_both(world, observe, "AC-035", call_data, label)
 
 
 @rules("AC-035")
