@@ -283,7 +283,7 @@ class ChainPeer:
             return web.Response(body=NOT_JSON_BODY, content_type="application/json")
         if fault.kind is FaultKind.TIMEOUT:
             await self._hold(fault.seconds or self._max_hold)
-        _reset_connection(request)
+        reset_connection(request)
         return web.Response(status=204)  # never reaches the client: the transport is gone
 
 
@@ -306,7 +306,7 @@ def _listening_socket(port: int) -> socket.socket:
     return sock
 
 
-def _reset_connection(request: web.Request) -> None:
+def reset_connection(request: web.Request) -> None:
     """Abort the connection with a TCP RST (SO_LINGER 0), sending nothing."""
     transport = request.transport
     if transport is None:

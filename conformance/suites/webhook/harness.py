@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -52,7 +53,7 @@ from conformance.targets.webhook import (
     reference_command,
     webhook_environment,
 )
-from conformance.targets.webhook_http import Answer, HttpWebhook
+from conformance.targets.webhook_http import Answer, HttpWebhook, WebhookRequest
 from conformance.targets.webhook_replay import scenario_for
 
 NEEDS_CHAIN = "needs --launch or --reference: the suite must own the chain the webhook asks"
@@ -99,6 +100,7 @@ class Harness:
         self.env: dict[str, str] = {}
         self.secrets = self._secrets()
         self._variants = 0
+        self._faults: dict[int, tuple[Any, TargetError, TracebackType | None]] = {}
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -147,6 +149,7 @@ class Harness:
             self.peer.clear_log()
         if self.kv is not None:
             self.kv.set_down(False)
+        self._faults.clear()
 
     @property
     def url(self) -> str:
@@ -256,10 +259,25 @@ class Harness:
         request = record.build(token=secrets.token if secrets else None,
                                secret=secrets.hmac_secret if secrets else None,
                                derivation=self.settings.key_derivation.value, now=now)
-        answer = (target or self.target).send(request)
+        answer = self._deliver(target or self.target, request)
         if target is None:
             self._count(record, answer)
         return answer
+
+    def _deliver(self, target: Any, request: WebhookRequest) -> Answer:
+        """``target.send(request)``; after a target's first TargetError in this check the same
+        error is raised again without sending (DESIGN.md "Everything bounded": a hung target
+        costs one ERROR). Without this, hypothesis shrinks and replays the error, paying one
+        request timeout per attempt (minutes with a hung target), and a target failing in two
+        ways (a reset read as ReadError, then as RemoteProtocolError) ends as FlakyFailure."""
+        known = self._faults.get(id(target))
+        if known is not None:
+            raise known[1].with_traceback(known[2])
+        try:
+            return target.send(request)
+        except TargetError as exc:
+            self._faults[id(target)] = (target, exc, exc.__traceback__)
+            raise
 
     def _count(self, record: RecordedRequest, answer: Answer) -> None:
         if answer.status != 200 or answer.json not in ({"approved": True}, {"sponsor": True}):
