@@ -30,6 +30,13 @@ conformance: install
 test: install
 	$(BIN)/python -m pytest -n $(WORKERS) -q
 
+# Nightly: the wall-clock checks (--slow) with a bigger example budget and a shared example
+# database, then the full mutant x rule cross-check and the slow self-tests under the date as
+# seed (a different seed every night; a failure names it: AMC_QUALITY_SEED=<date> reproduces).
+nightly: install
+	$(BIN)/amc run all --reference --slow --max-examples 500 --hypothesis-db .hypothesis-nightly
+	AMC_QUALITY_SEED=$$(date -u +%Y%m%d) $(BIN)/python -m pytest -n $(WORKERS) -q -m "quality or slow"
+
 lint: $(BIN)/amc
 	$(BIN)/ruff check conformance tests
 
