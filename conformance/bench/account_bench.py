@@ -1,15 +1,24 @@
 """The account harness' benchmark: judged validateUserOp cases per second on the embedded EVM.
 
-- ``account-case`` (goal 0.3): one judged case as the checks run it — build the operation,
+Issue #4: judged cases/s on pyrevm next to the limit measured in the same run (one signature
+plus one bare validateUserOp call); goal >= 50% of that limit, for both benchmarks.
+
+- ``account-case`` (goal 0.5): one judged case as the checks run it — build the operation,
   sign it (EIP-191 over its userOpHash), ask the oracle (§6 steps 1-6: signature class, owner
   or bootstrap reading) and run validateUserOp through the world (journaled, as the
   EntryPoint) and compare. Bare loop: one ``sign_user_op`` plus one bare ``backend.call`` of the
-  prebuilt validateUserOp calldata on the same pyrevm world — the least any case costs. The
-  case also ABI-encodes its validateUserOp calldata (eth-abi) and recovers the signer for the
-  oracle, each about as costly as the bare loop's own hash and signature: hence 0.3.
-- ``account-bootstrap-case`` (goal 0.12): the same for a bootstrap operation, whose case also
+  prebuilt validateUserOp calldata on the same pyrevm world.
+- ``account-bootstrap-case`` (goal 0.5): the same for a bootstrap operation, whose case also
   builds a dstack proof (three more signatures, two key encodings) and reads the register call
   as solc would.
+
+Why the goal is not met (measured, see README "Benchmarks"): the bare call's prebuilt calldata
+carries an unsigned operation, so the account returns 1 at the signature-length check, while a
+judged case's call verifies a real signature in the EVM (ecrecover), about three times the
+bare call; the oracle recovers the signer itself (libsecp256k1, nearly two signatures' cost);
+and ``encode_validate`` (eth-abi, ``targets/account_abi.py``) costs nearly as much as the whole
+bare loop (it re-parses the signature and eth-abi validates each value twice: the one part that
+could get cheaper). Signature, signed call and recovery alone exceed twice the limit.
 
 ``measure_account()`` is the standalone figure: judged cases/s over a mix of owner-path,
 bootstrap and invalid-signature cases.
@@ -114,7 +123,7 @@ register(Benchmark(
     limit="sign_user_op + one bare backend.call of prebuilt validateUserOp calldata (pyrevm)",
     bare=_lazy(bare_call),
     measured=_lazy(measured_case),
-    goal=0.3,
+    goal=0.5,
 ))
 
 register(Benchmark(
@@ -123,7 +132,7 @@ register(Benchmark(
     limit="sign_user_op + one bare backend.call of prebuilt validateUserOp calldata (pyrevm)",
     bare=_lazy(bare_call),
     measured=_lazy(measured_bootstrap),
-    goal=0.12,
+    goal=0.5,
 ))
 
 

@@ -14,6 +14,9 @@ Each names its bare loop exactly; the ratio is measured / bare in one run (``cor
   body returns that count, so each operation is one example, setup and teardown of the run
   amortised over N). ``.example()`` is not used: it is slow and discouraged by hypothesis.
   Same bare loop as ``signing-pipeline``.
+- ``hypothesis-floor`` (a reference, goal 0): the same ``@given`` runs over one
+  ``st.integers`` draw per example and an empty body — hypothesis' own per-example cost,
+  which bounds ``hypothesis-signed-ops`` from above. Same bare loop.
 - ``strict-decode`` (goal 0.5): ``decode_execute_strict`` (with its canonicality checks) on
   canonical ``execute`` calldata carrying a real ``dstack_register`` call. Bare loop:
   ``eth_abi.decode(("address", "uint256", "bytes"), args)`` on the same calldata's argument
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 import eth_abi
 from coincurve import PrivateKey
@@ -41,7 +45,10 @@ SIGNING_KEY = 0xB17D
 CHAIN_ID = 8453
 FIXED_MESSAGE = bytes(range(32))
 HYPOTHESIS_BATCH = 50
-"""Examples per ``@given`` run in ``hypothesis-signed-ops``."""
+"""Examples per ``@given`` run in ``hypothesis-signed-ops`` and ``hypothesis-floor``."""
+
+FLOOR_MAX = (1 << 64) - 1
+"""``hypothesis-floor`` draws one integer in [0, FLOOR_MAX] per example."""
 
 SIGNING_LIMIT = ("keccak256 of a fixed 32-byte message, EIP-191 wrap, coincurve "
                  "sign_recoverable (key object made once)")
@@ -77,26 +84,30 @@ def measured_signing_pipeline(seed: int = 0x4337) -> Callable[[], None]:
     return body
 
 
-class HypothesisSignedOps:
-    """N signed UserOperations drawn through one ``@given`` run; returns how many ran."""
+class HypothesisExamples:
+    """N examples of a strategy drawn through one ``@given`` run; returns how many ran.
 
-    def __init__(self, batch: int = HYPOTHESIS_BATCH) -> None:
+    The ``@given`` function is built once (``build``) and run again for every batch, under
+    ``settings(max_examples=N, database=None, phases=[Phase.generate], deadline=None)``.
+    """
+
+    def __init__(self, strategy: Callable[[], Any], batch: int = HYPOTHESIS_BATCH) -> None:
+        self.strategy = strategy
+        """Builds the strategy (called once, in ``build``: it imports what it needs)."""
         self.batch = batch
         self._run: Callable[[], None] | None = None
         self.count = 0
 
     def build(self) -> None:
-        """Compile the ``@given`` function (imports hypothesis and the strategies)."""
+        """Compile the ``@given`` function (imports hypothesis and the strategy)."""
         if self._run is not None:
             return
         from hypothesis import HealthCheck, Phase, given, settings
 
-        from conformance.strategies import user_operations
-
         @settings(max_examples=self.batch, database=None, phases=[Phase.generate],
                   deadline=None, suppress_health_check=list(HealthCheck))
-        @given(user_operations(signed=True))
-        def run(op: UserOperation) -> None:
+        @given(self.strategy())
+        def run(value: object) -> None:
             self.count += 1
 
         self._run = run
@@ -107,6 +118,36 @@ class HypothesisSignedOps:
         self.count = 0
         self._run()
         return self.count
+
+
+def _signed_user_operations() -> Any:
+    from conformance.strategies import user_operations
+
+    return user_operations(signed=True)
+
+
+def _one_integer() -> Any:
+    from hypothesis import strategies as st
+
+    return st.integers(0, FLOOR_MAX)
+
+
+class HypothesisSignedOps(HypothesisExamples):
+    """``user_operations(signed=True)`` drawn through one ``@given`` run of N examples."""
+
+    def __init__(self, batch: int = HYPOTHESIS_BATCH) -> None:
+        super().__init__(_signed_user_operations, batch)
+
+
+class HypothesisFloor(HypothesisExamples):
+    """hypothesis' own per-example cost: one ``st.integers`` draw per example, nothing else.
+
+    Not ``st.just(None)``: hypothesis stops a run after its only example (the choice tree is
+    exhausted), so that would time one ``@given`` call per example, not one example.
+    """
+
+    def __init__(self, batch: int = HYPOTHESIS_BATCH) -> None:
+        super().__init__(_one_integer, batch)
 
 
 def canonical_register_calldata() -> bytes:
@@ -132,8 +173,9 @@ def _strict_decode_bodies() -> tuple[Callable[[], None], Callable[[], None], int
 
 
 def protocol_benchmarks() -> tuple[Benchmark, ...]:
-    """The three protocol benchmarks, freshly built."""
+    """The protocol benchmarks, freshly built."""
     hypothesis_ops = HypothesisSignedOps()
+    floor = HypothesisFloor()
     bare_decode, measured_decode, size = _strict_decode_bodies()
     return (
         Benchmark("signing-pipeline", "random UserOperation → pack → userOpHash → EIP-191 → "
@@ -142,6 +184,9 @@ def protocol_benchmarks() -> tuple[Benchmark, ...]:
         Benchmark("hypothesis-signed-ops", f"user_operations(signed=True) drawn in @given runs "
                   f"of {hypothesis_ops.batch} examples", SIGNING_LIMIT, bare_sign(),
                   hypothesis_ops, goal=0.1, setup=hypothesis_ops.build),
+        Benchmark("hypothesis-floor", f"reference, no goal: @given runs of {floor.batch} "
+                  "examples of st.integers (hypothesis' own per-example cost)", SIGNING_LIMIT,
+                  bare_sign(), floor, goal=0.0, setup=floor.build),
         Benchmark("strict-decode", f"decode_execute_strict on canonical {size}-byte execute "
                   "calldata (dstack_register inner)", "eth_abi.decode((address,uint256,bytes)) "
                   "of the same argument bytes", bare_decode, measured_decode, goal=0.5),

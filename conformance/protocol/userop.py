@@ -8,11 +8,13 @@ the paymaster fields; the owner signs its EIP-191 digest.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode
+from eth_abi.encoding import AddressEncoder
+from eth_abi.registry import registry
 
 from conformance.protocol.hexutil import (
     HexFormatError,
@@ -66,8 +68,20 @@ class UserOperation:
     signature: bytes = b""
 
     def replace(self, **changes: Any) -> UserOperation:
-        """A copy with ``changes`` applied (``dataclasses.replace``)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied, as ``dataclasses.replace`` (an unknown name is a
+        TypeError) but without running the frozen ``__init__`` again: the class has no
+        ``__post_init__``, so copying the field values is all ``replace`` would do."""
+        unknown = changes.keys() - _USER_OP_FIELDS
+        if unknown:
+            raise TypeError(f"UserOperation has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(type(self))
+        values = copy.__dict__
+        values.update(self.__dict__)
+        values.update(changes)
+        return copy
+
+
+_USER_OP_FIELDS = frozenset(field.name for field in dataclasses.fields(UserOperation))
 
 
 @dataclass(frozen=True)
@@ -226,8 +240,8 @@ def _u128(field: str, value: int) -> bytes:
     return value.to_bytes(16, "big")
 
 
-def pack(op: UserOperation) -> PackedUserOperation:
-    """Pack ``op`` (PROTOCOL.md §2): every 16-byte field must fit in 128 bits."""
+def _packed_fields(op: UserOperation) -> tuple[bytes, bytes, bytes, bytes]:
+    """initCode, accountGasLimits, gasFees and paymasterAndData of ``op`` (§2 "Packing")."""
     _check_optional_groups(op)
     init_code = (op.factory + op.factory_data) if op.factory is not None else b""
     paymaster_and_data = b""
@@ -238,16 +252,26 @@ def pack(op: UserOperation) -> PackedUserOperation:
             + _u128("paymasterPostOpGasLimit", op.paymaster_post_op_gas_limit)
             + op.paymaster_data
         )
+    account_gas_limits = _u128("verificationGasLimit", op.verification_gas_limit) + _u128(
+        "callGasLimit", op.call_gas_limit
+    )
+    gas_fees = _u128("maxPriorityFeePerGas", op.max_priority_fee_per_gas) + _u128(
+        "maxFeePerGas", op.max_fee_per_gas
+    )
+    return init_code, account_gas_limits, gas_fees, paymaster_and_data
+
+
+def pack(op: UserOperation) -> PackedUserOperation:
+    """Pack ``op`` (PROTOCOL.md §2): every 16-byte field must fit in 128 bits."""
+    init_code, account_gas_limits, gas_fees, paymaster_and_data = _packed_fields(op)
     return PackedUserOperation(
         sender=op.sender,
         nonce=op.nonce,
         init_code=init_code,
         call_data=op.call_data,
-        account_gas_limits=_u128("verificationGasLimit", op.verification_gas_limit)
-        + _u128("callGasLimit", op.call_gas_limit),
+        account_gas_limits=account_gas_limits,
         pre_verification_gas=op.pre_verification_gas,
-        gas_fees=_u128("maxPriorityFeePerGas", op.max_priority_fee_per_gas)
-        + _u128("maxFeePerGas", op.max_fee_per_gas),
+        gas_fees=gas_fees,
         paymaster_and_data=paymaster_and_data,
         signature=op.signature,
     )
@@ -283,34 +307,118 @@ def unpack(packed: PackedUserOperation) -> UserOperation:
     )
 
 
-_INNER_HASH_TYPES = (
+class _StaticAbiTuple:
+    """eth-abi's own encoders for a list of static ABI types, built once, each value checked once.
+
+    ``eth_abi.encode(types, values)`` checks every value twice (its tuple encoder validates them
+    all, then each component encoder validates its own again). A tuple of static types has no
+    offsets and no tail: its encoding is its components' encodings in order (Solidity ABI
+    specification, "Formal Specification of the Encoding"), so the registry-built component
+    encoders are called directly. Address words, and the words at the ``memo`` positions, are
+    memoised per exact value (eth-abi converts an address through hex text; EntryPoints, chain
+    ids and senders repeat).
+    """
+
+    def __init__(self, *types: str, memo: Collection[int] = ()) -> None:
+        tuple_encoder = registry.get_tuple_encoder(*types)
+        components: tuple[Callable[[Any], bytes], ...] = tuple(tuple_encoder.encoders or ())
+        if tuple_encoder.is_dynamic or len(components) != len(types):
+            raise ValueError(f"types={types!r}: not a list of static types")
+        self.types = types
+        self._encoders = tuple(
+            _memoised(e) if i in memo or isinstance(e, AddressEncoder) else e
+            for i, e in enumerate(components)
+        )
+
+    def encode(self, values: Sequence[Any]) -> bytes:
+        """The ABI encoding of ``values`` (eth-abi's errors for a value that does not fit)."""
+        if len(values) != len(self._encoders):
+            raise ValueError(f"{len(values)} values for {len(self.types)} types {self.types!r}")
+        return b"".join(
+            [encode(value) for encode, value in zip(self._encoders, values, strict=True)]
+        )
+
+
+def _memoised(encoder: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    cached = functools.lru_cache(maxsize=4096, typed=True)(encoder)
+
+    def encode(value: Any) -> bytes:
+        try:
+            return cached(value)
+        except TypeError:  # unhashable (a bytearray): encode it uncached
+            return encoder(value)
+
+    return encode
+
+
+_INNER_HASH = _StaticAbiTuple(
     "address", "uint256", "bytes32", "bytes32", "bytes32", "uint256", "bytes32", "bytes32"
-)  # fmt: skip
+)
+_OUTER_HASH = _StaticAbiTuple("bytes32", "address", "uint256", memo=(2,))
+_EMPTY_KECCAK = keccak(b"")
+
+
+def _keccak_of(data: bytes) -> bytes:
+    return keccak(data) if data else _EMPTY_KECCAK
 
 
 def packed_user_op_hash(packed: PackedUserOperation, entry_point: bytes, chain_id: int) -> bytes:
     """userOpHash of a packed operation, as EntryPoint v0.7 ``getUserOpHash`` (§2)."""
-    inner = keccak(
-        encode(
-            _INNER_HASH_TYPES,
-            [
-                packed.sender,
-                packed.nonce,
-                keccak(packed.init_code),
-                keccak(packed.call_data),
-                packed.account_gas_limits,
-                packed.pre_verification_gas,
-                packed.gas_fees,
-                keccak(packed.paymaster_and_data),
-            ],
-        )
+    return _hash(
+        (
+            packed.sender,
+            packed.nonce,
+            packed.init_code,
+            packed.call_data,
+            packed.account_gas_limits,
+            packed.pre_verification_gas,
+            packed.gas_fees,
+            packed.paymaster_and_data,
+        ),
+        entry_point,
+        chain_id,
     )
-    return keccak(encode(["bytes32", "address", "uint256"], [inner, entry_point, chain_id]))
 
 
 def user_op_hash(op: UserOperation, entry_point: bytes, chain_id: int) -> bytes:
     """userOpHash (PROTOCOL.md §2): binds chain id, EntryPoint and the paymaster fields."""
-    return packed_user_op_hash(pack(op), entry_point, chain_id)
+    init_code, account_gas_limits, gas_fees, paymaster_and_data = _packed_fields(op)
+    return _hash(
+        (
+            op.sender,
+            op.nonce,
+            init_code,
+            op.call_data,
+            account_gas_limits,
+            op.pre_verification_gas,
+            gas_fees,
+            paymaster_and_data,
+        ),
+        entry_point,
+        chain_id,
+    )
+
+
+def _hash(packed: tuple[Any, ...], entry_point: bytes, chain_id: int) -> bytes:
+    """keccak(abi.encode(keccak(abi.encode(packed fields, byte fields hashed)), EP, chain))."""
+    sender, nonce, init_code, call_data, account_gas_limits, pre_verification_gas, gas_fees, pad = (
+        packed
+    )
+    inner = keccak(
+        _INNER_HASH.encode(
+            (
+                sender,
+                nonce,
+                _keccak_of(init_code),
+                _keccak_of(call_data),
+                account_gas_limits,
+                pre_verification_gas,
+                gas_fees,
+                _keccak_of(pad),
+            )
+        )
+    )
+    return keccak(_OUTER_HASH.encode((inner, entry_point, chain_id)))
 
 
 def sign_user_op(

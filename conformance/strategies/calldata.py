@@ -6,6 +6,8 @@ the profile generation's allowlist (PROTOCOL.md §0, policy step 6).
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -30,6 +32,7 @@ from conformance.strategies.keys import addresses
 DEFAULT_GENERATION = "base"
 
 
+@functools.cache
 def allowed_methods(generation: str, operator_enabled: bool) -> tuple[Method, ...]:
     """The named methods whose selectors ``generation``'s webhook sponsors (§0, step 6)."""
     allowed = allowlist(generation, operator_enabled=operator_enabled)
@@ -44,6 +47,18 @@ def method_calls(draw: st.DrawFn, method: Method) -> bytes:
     return encode_call(method.signature, args)
 
 
+@functools.cache
+def _method_choices(generation: str, operator_enabled: bool) -> SearchStrategy[Method]:
+    """The allowlisted methods, sampled (built once per option set: speed only)."""
+    return st.sampled_from(allowed_methods(generation, operator_enabled))
+
+
+@functools.cache
+def _calls_of(method: Method) -> SearchStrategy[bytes]:
+    """``method_calls(method)``, built once per method."""
+    return method_calls(method)
+
+
 def inner_calls(
     *, generation: str = DEFAULT_GENERATION, operator_enabled: bool = False
 ) -> SearchStrategy[bytes]:
@@ -55,15 +70,15 @@ def inner_calls(
     """
     check_generation(generation)
     check_bool("operator_enabled", operator_enabled)
-    return _inner_calls(generation=generation, operator_enabled=operator_enabled)
+    return _cached_inner_calls(generation, operator_enabled)
 
 
 @composite_named("inner_calls")
 def _inner_calls(
     draw: st.DrawFn, *, generation: str = DEFAULT_GENERATION, operator_enabled: bool = False
 ) -> bytes:
-    method = draw(st.sampled_from(allowed_methods(generation, operator_enabled)))
-    return draw(method_calls(method))
+    method = draw(_method_choices(generation, operator_enabled))
+    return draw(_calls_of(method))
 
 
 def execute_calls(
@@ -79,7 +94,7 @@ def execute_calls(
     check_generation(generation)
     check_bool("operator_enabled", operator_enabled)
     check_strategy("targets", targets)
-    return _execute_calls(generation=generation, operator_enabled=operator_enabled, targets=targets)
+    return _cached_execute_calls(generation, operator_enabled, targets)
 
 
 @composite_named("execute_calls")
@@ -91,7 +106,7 @@ def _execute_calls(
     targets: SearchStrategy[bytes] | None = None,
 ) -> ExecuteCall:
     target = draw(targets if targets is not None else addresses())
-    inner = draw(_inner_calls(generation=generation, operator_enabled=operator_enabled))
+    inner = draw(_cached_inner_calls(generation, operator_enabled))
     return ExecuteCall(target, 0, inner)
 
 
@@ -105,9 +120,7 @@ def execute_calldata(
     check_generation(generation)
     check_bool("operator_enabled", operator_enabled)
     check_strategy("targets", targets)
-    return _execute_calldata(
-        generation=generation, operator_enabled=operator_enabled, targets=targets
-    )
+    return _cached_execute_calldata(generation, operator_enabled, targets)
 
 
 @composite_named("execute_calldata")
@@ -118,7 +131,31 @@ def _execute_calldata(
     operator_enabled: bool = False,
     targets: SearchStrategy[bytes] | None = None,
 ) -> bytes:
-    call = draw(
-        _execute_calls(generation=generation, operator_enabled=operator_enabled, targets=targets)
-    )
+    call = draw(_cached_execute_calls(generation, operator_enabled, targets))
     return call.encode()
+
+
+# Strategy objects built once per option set and reused: drawing from a freshly built strategy
+# makes hypothesis validate and analyse it again on every draw (speed only, same values).
+_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_inner_calls(generation: str, operator_enabled: bool) -> SearchStrategy[bytes]:
+    return _inner_calls(generation=generation, operator_enabled=operator_enabled)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_execute_calls(
+    generation: str, operator_enabled: bool, targets: SearchStrategy[bytes] | None
+) -> SearchStrategy[ExecuteCall]:
+    return _execute_calls(generation=generation, operator_enabled=operator_enabled, targets=targets)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_execute_calldata(
+    generation: str, operator_enabled: bool, targets: SearchStrategy[bytes] | None
+) -> SearchStrategy[bytes]:
+    return _execute_calldata(
+        generation=generation, operator_enabled=operator_enabled, targets=targets
+    )

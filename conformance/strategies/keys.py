@@ -34,12 +34,19 @@ _SPECIAL_ADDRESSES = (bytes(20), b"\xff" * 20, bytes(19) + b"\x01", b"\x01" * 20
 
 def private_keys() -> SearchStrategy[int]:
     """Private keys from ``KEY_POOL`` (shrinking towards private key 1)."""
-    return _private_keys()
+    return _PRIVATE_KEYS
+
+
+_KEY_POOL_SAMPLES = st.sampled_from(KEY_POOL)
 
 
 @composite_named("private_keys")
 def _private_keys(draw: st.DrawFn) -> int:
-    return draw(st.sampled_from(KEY_POOL))
+    return draw(_KEY_POOL_SAMPLES)
+
+
+_PRIVATE_KEYS = _private_keys()
+"""Built once: a fresh strategy object per draw re-validates it every time (speed only)."""
 
 
 def key_pairs() -> SearchStrategy[KeyPair]:
@@ -49,7 +56,7 @@ def key_pairs() -> SearchStrategy[KeyPair]:
 
 @composite_named("key_pairs")
 def _key_pairs(draw: st.DrawFn) -> KeyPair:
-    return key_pair(draw(private_keys()))
+    return key_pair(draw(_PRIVATE_KEYS))
 
 
 def distinct_private_keys(*, count: int) -> SearchStrategy[tuple[int, ...]]:
@@ -66,7 +73,7 @@ def _distinct_private_keys(draw: st.DrawFn, *, count: int) -> tuple[int, ...]:
 
 def addresses() -> SearchStrategy[bytes]:
     """20-byte addresses: pool-key addresses, edge values (zero, all 0xff, 0x…01) and any other."""
-    return _addresses()
+    return _ADDRESS_STRATEGY
 
 
 _ADDRESSES = st.one_of(
@@ -79,3 +86,7 @@ _ADDRESSES = st.one_of(
 @composite_named("addresses")
 def _addresses(draw: st.DrawFn) -> bytes:
     return draw(_ADDRESSES)
+
+
+_ADDRESS_STRATEGY = _addresses()
+"""Built once, like ``_PRIVATE_KEYS``."""

@@ -39,20 +39,29 @@ def nonces() -> SearchStrategy[int]:
 
     Key 0 (the only key a node uses, PROTOCOL.md §7) and small sequences are favoured.
     """
-    return _nonces()
+    return _NONCES
+
+
+# The strategies below are built once and drawn from many times: drawing from a freshly built
+# strategy makes hypothesis validate and analyse it again on every draw (speed only).
+_NONCE_KEYS = st.one_of(st.just(0), st.integers(1, MAX_NONCE_KEY))
+_NONCE_SEQUENCES = st.one_of(st.integers(0, 16), st.integers(0, MAX_NONCE_SEQUENCE))
+_GAS = st.one_of(
+    st.integers(0, 10_000_000), st.integers(0, MAX_UINT128), st.sampled_from((0, MAX_UINT128))
+)
+_BOOLEANS = st.booleans()
+_PAYMASTER_DATA = st.binary(max_size=96)
 
 
 @composite_named("nonces")
 def _nonces(draw: st.DrawFn) -> int:
-    key = draw(st.one_of(st.just(0), st.integers(1, MAX_NONCE_KEY)))
-    sequence = draw(st.one_of(st.integers(0, 16), st.integers(0, MAX_NONCE_SEQUENCE)))
+    key = draw(_NONCE_KEYS)
+    sequence = draw(_NONCE_SEQUENCES)
     return (key << 64) | sequence
 
 
-def _gas() -> SearchStrategy[int]:
-    return st.one_of(
-        st.integers(0, 10_000_000), st.integers(0, MAX_UINT128), st.sampled_from((0, MAX_UINT128))
-    )
+_NONCES = _nonces()
+_CALL_DATA = execute_calldata()
 
 
 def user_operations(
@@ -100,22 +109,22 @@ def _user_operations(
 ) -> UserOperation:
     op = UserOperation(
         sender=draw(senders if senders is not None else addresses()),
-        nonce=draw(nonces()),
-        call_data=draw(call_data if call_data is not None else execute_calldata()),
-        call_gas_limit=draw(_gas()),
-        verification_gas_limit=draw(_gas()),
-        pre_verification_gas=draw(_gas()),
-        max_fee_per_gas=draw(_gas()),
-        max_priority_fee_per_gas=draw(_gas()),
+        nonce=draw(_NONCES),
+        call_data=draw(call_data if call_data is not None else _CALL_DATA),
+        call_gas_limit=draw(_GAS),
+        verification_gas_limit=draw(_GAS),
+        pre_verification_gas=draw(_GAS),
+        max_fee_per_gas=draw(_GAS),
+        max_priority_fee_per_gas=draw(_GAS),
         signature=DUMMY_SIGNATURE,
     )
-    if paymaster if paymaster is not None else draw(st.booleans()):
+    if paymaster if paymaster is not None else draw(_BOOLEANS):
         op = op.replace(
             paymaster=draw(addresses()),
-            paymaster_verification_gas_limit=draw(_gas()),
-            paymaster_post_op_gas_limit=draw(_gas()),
-            paymaster_data=draw(st.binary(max_size=96)),
+            paymaster_verification_gas_limit=draw(_GAS),
+            paymaster_post_op_gas_limit=draw(_GAS),
+            paymaster_data=draw(_PAYMASTER_DATA),
         )
-    if signed if signed is not None else draw(st.booleans()):
+    if signed if signed is not None else draw(_BOOLEANS):
         op = sign_user_op(op, draw(private_keys()), entry_point, chain_id)
     return op
