@@ -46,7 +46,7 @@ def format_table(results: Sequence[BenchResult], benches: Sequence[Benchmark]) -
     """The text report: an aligned table, then what each side of each benchmark does."""
     rows = [_HEADER] + [
         (r.name, f"{r.measured_per_s:,.0f}", f"{r.bare_per_s:,.0f}", f"{r.ratio:.2f}",
-         f"{r.goal:.2f}", "yes" if r.met else "NO")
+         f"{r.goal:.2f}" if r.goal else "—", ("yes" if r.met else "NO") if r.goal else "—")
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
@@ -59,6 +59,26 @@ def format_table(results: Sequence[BenchResult], benches: Sequence[Benchmark]) -
     return "\n".join(lines)
 
 
+def harness_figures(names: set[str], seconds: float) -> str:
+    """The harnesses' standalone figures (issues #3 and #4), for the benchmarks selected: cases/s
+    of a generated mix and, for the webhook, the suite's own time per case outside ``send``."""
+    lines = []
+    if "webhook-case" in names:
+        from conformance.bench.webhook_bench import measure_webhook
+
+        w = measure_webhook(seconds)
+        lines.append(f"webhook mix: {w.cases:,} cases, {w.cases_per_s:,.0f}/s against the "
+                     f"reference; suite overhead {w.overhead_per_case * 1e3:.2f} ms per case "
+                     f"(goal < 1 ms), target {w.target_per_case * 1e3:.2f} ms")
+    if "account-case" in names:
+        from conformance.bench.account_bench import measure_account
+
+        a = measure_account(seconds)
+        lines.append(f"account mix: {a.cases:,} judged cases, {a.cases_per_s:,.0f}/s on pyrevm "
+                     "(owner path, bootstrap, invalid signature)")
+    return "\n".join(["", *lines]) if lines else ""
+
+
 def bench_command(args: argparse.Namespace) -> int:
     benches = load_benchmarks().select(args.only)
     results = []
@@ -69,5 +89,6 @@ def bench_command(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in results], indent=2))
     else:
         print(format_table(results, benches))
+        print(harness_figures({b.name for b in benches}, args.seconds))
     missed = [r.name for r in results if not r.met]
     return 1 if args.require_goals and missed else 0

@@ -8,6 +8,7 @@ are decoded with eth-abi.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,12 +68,18 @@ EIP1967_IMPLEMENTATION_SLOT = (
 """ERC-1967 implementation slot: keccak256("eip1967.proxy.implementation") - 1."""
 
 
+@functools.lru_cache(maxsize=256)
+def _function_head(signature: str) -> tuple[bytes, list[str]]:
+    """The selector and argument types of a canonical signature (parsed once per signature)."""
+    return selector(signature), list(argument_types(signature))
+
+
 def encode_function(signature: str, *args: Any) -> bytes:
     """``selector ‖ abi.encode(args)`` for a canonical signature (eth-abi)."""
-    types = argument_types(signature)
+    head, types = _function_head(signature)
     if len(types) != len(args):
         raise ValueError(f"signature={signature!r}: takes {len(types)} arguments, got {len(args)}")
-    return selector(signature) + encode(list(types), list(args))
+    return head + encode(types, list(args))
 
 
 def decode_values(types: list[str], output: bytes) -> tuple[Any, ...]:
