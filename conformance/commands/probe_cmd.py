@@ -17,8 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("probe", help="check a deployed webhook: route, token, healthz, verdicts")
     p.add_argument("url", help="the deployed webhook's base URL")
     p.add_argument("--profile", default="pimlico", help="shipped profile name or TOML path")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds per request")
-    p.add_argument("--json", action="store_true", help="print the steps as JSON")
+    p.add_argument("--request-timeout", "--timeout", dest="timeout", type=float, default=5.0,
+                   help="seconds per request (as in amc run)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: the steps for machines (as in amc rules / amc bench)")
+    p.add_argument("--json", dest="format", action="store_const", const="json",
+                   help=argparse.SUPPRESS)
     p.set_defaults(handler=probe_command)
 
 
@@ -34,7 +38,7 @@ def probe_command(args: argparse.Namespace) -> int:
                          f"(profile {profile.name} names that variable)")
     secret = os.environ.get(profile.webhook.hmac_secret_env) or None
     report = probe_webhook(args.url, profile, token=token, secret=secret, timeout=args.timeout)
-    if args.json:
+    if args.format == "json":
         print_json({"url": report.url, "profile": report.profile, "ok": report.ok,
                     "cause": report.cause,
                     "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -11,7 +12,7 @@ from conformance.cli import add_common_options
 from conformance.console import ProgressReporter, print_summary
 from conformance.engine.config import COMPONENTS, RunConfig, TargetSpec
 from conformance.engine.run import default_report_dir, new_seed, run_component, validate_component
-from conformance.errors import UsageError
+from conformance.errors import UsageError, did_you_mean
 
 DEFAULT_PROFILE = {"webhook": "pimlico", "account": "base", "sidecar": "pimlico"}
 ALL_PLAN = (
@@ -75,6 +76,8 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
         raise UsageError("--rpc needs --address (the deployed account)")
     if kind == "artifact" and not Path(args.artifact).is_file():
         raise UsageError(f"--artifact={args.artifact}: no such file")
+    if kind == "url":
+        _check_url(args.url, min(args.ready_timeout, 10.0))
     return TargetSpec(
         kind=kind,
         mutant=args.mutant,
@@ -88,6 +91,32 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
         ready_timeout=args.ready_timeout,
         request_timeout=args.request_timeout,
     )
+
+
+def _check_url(url: str, timeout: float) -> None:
+    """``--url`` must be an http(s) URL of a server that answers (any HTTP status will do: a
+    503 from /healthz is a judgeable target); else a usage error, not a run of ERRORs."""
+    import httpx
+
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(f"--url={url}: not an http(s) URL")
+    try:
+        httpx.get(url.rstrip("/") + "/healthz", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise UsageError(f"--url={url}: no answer from the target "
+                         f"({type(exc).__name__}: {exc})".splitlines()[0]) from None
+
+
+def _writable_report_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".amc-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"--report-dir={path}: cannot write there ({reason})") from None
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -104,10 +133,37 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         component = validate_component(args.component)
         plan = [(component, args.profile or DEFAULT_PROFILE[component])]
+    plan = _selected_plan(args, plan, console)
     worst = 0
     for component, profile in plan:
         worst = max(worst, _run_one(args, component, profile, console))
     return worst
+
+
+def _selected_plan(args: argparse.Namespace, plan: list[tuple[str, str]],
+                   console: Console) -> list[tuple[str, str]]:
+    """The runs whose component has a rule that ``--rule``/``--exclude-rule`` select; a glob
+    matching no rule at all, or a selection leaving a single component nothing, is a usage
+    error (a mistyped id in a CI gate must not pass as an empty, green run)."""
+    if not args.rule and not args.exclude_rule:
+        return plan
+    from conformance.rules import load_catalogue
+
+    catalogue = load_catalogue()
+    for glob in args.rule:
+        if not catalogue.select((glob,)):
+            raise UsageError(f"--rule {glob}: matches no rule of the catalogue"
+                             f"{did_you_mean(glob.upper(), catalogue.ids)} (see amc rules)")
+    chosen = catalogue.select(tuple(args.rule), tuple(args.exclude_rule))
+    kept = [(c, p) for c, p in plan if any(r.component in (c, "protocol") for r in chosen)]
+    if not kept:
+        names = " ".join(f"--rule {g}" for g in args.rule) or "--exclude-rule"
+        components = ", ".join(dict.fromkeys(c for c, _ in plan))
+        raise UsageError(f"{names}: no rule of {components} is selected")
+    for component, profile in plan:
+        if (component, profile) not in kept:
+            console.print(f"amc run {component} · profile {profile}: no selected rule, not run")
+    return kept
 
 
 def _run_one(args: argparse.Namespace, component: str, profile: str, console: Console) -> int:
@@ -118,6 +174,7 @@ def _run_one(args: argparse.Namespace, component: str, profile: str, console: Co
     report_dir = args.report_dir or default_report_dir(component, seed)
     if args.report_dir and args.component == "all":
         report_dir = Path(args.report_dir) / f"{component}-{profile}"
+    _writable_report_dir(Path(report_dir))
     config = RunConfig(
         component=component,
         profile=profile,

@@ -32,6 +32,8 @@ from conformance.report.model import CheckOutcome, Failure, RunResults, Verdict
 ABORT_FILE = "abort.txt"
 EVENTS_FILE = "events.ndjson"
 LOG_DIR = "logs"
+TARGET_FILE = "target-identity.json"
+"""What checks learned of the target (``RunState.record_target``), merged into results.json."""
 _LOG_LIMIT = 64_000
 
 
@@ -53,6 +55,12 @@ class RunState:
         if self.config.seconds is None:
             return None
         return self.started + self.config.seconds
+
+    def record_target(self, info: dict[str, Any]) -> None:
+        """Add what the session learned about the target (e.g. the account's runtime code
+        hash) to its identity in results.json; any worker may call it, the values agree."""
+        path = self.report_dir / TARGET_FILE
+        path.write_text(json.dumps(info, sort_keys=True, default=str))
 
     def emit(self, event: str, **data: Any) -> None:
         """Append one NDJSON event for the CLI's progress display."""
@@ -342,7 +350,7 @@ def build_results(state: RunState) -> RunResults:
         catalogue_digest=state.catalogue.digest,
         component=state.config.component,
         profile=state.profile.name,
-        target=state.config.target.identity(),
+        target={**state.config.target.identity(), **_recorded_target(state.report_dir)},
         seed=state.config.seed,
         started_at=state.started_at,
         duration_seconds=time.monotonic() - state.started,
@@ -350,6 +358,11 @@ def build_results(state: RunState) -> RunResults:
         strict=state.config.strict,
         logs=_read_logs(state.report_dir / LOG_DIR),
     )
+
+
+def _recorded_target(report_dir: Path) -> dict[str, Any]:
+    path = report_dir / TARGET_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _read_logs(directory: Path) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.engine.config import COMPONENTS, RunConfig
-from conformance.engine.plugin import ABORT_FILE, EVENTS_FILE
+from conformance.engine.plugin import ABORT_FILE, EVENTS_FILE, TARGET_FILE
 from conformance.errors import UsageError, did_you_mean
 from conformance.report.model import RunResults
 
@@ -76,7 +76,7 @@ def run_component(
     load_profile(config.profile)  # a bad profile fails here, before anything starts
     report_dir = Path(config.report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (ABORT_FILE, EVENTS_FILE, "results.json"):
+    for stale in (ABORT_FILE, EVENTS_FILE, TARGET_FILE, "results.json"):
         (report_dir / stale).unlink(missing_ok=True)
     config_path = config.write(report_dir / "config.json")
     (report_dir / "pytest.ini").write_text(_PYTEST_INI)

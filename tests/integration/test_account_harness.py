@@ -199,8 +199,10 @@ def test_failure_record_replays(tmp_path: Path) -> None:
     config = RunConfig(component="account", profile="base", seed=3, max_examples=5,
                        target=TargetSpec(kind="reference", mutant="zero-signer-accepted"),
                        include=("AC-010",), report_dir=str(tmp_path / "report"))
-    failure = next(r for r in run_component(config).results.results
-                   if r.rule_id == "AC-010").failures[0]
+    results = run_component(config).results
+    failure = next(r for r in results.results if r.rule_id == "AC-010").failures[0]
+    assert results.target["mutant"] == "zero-signer-accepted"
+    assert len(results.target["runtime_code_keccak"]) == 66  # the identity is the code hash
     record = failure.minimal_input
     assert record["userOperation"]["callData"] == record["callData"]
     text = replay_account_failure(record)

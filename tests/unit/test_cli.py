@@ -26,6 +26,11 @@ BAD_INVOCATIONS = [
     (["report", "diff", "/no/a.json", "/no/b.json"], "no such results file"),
     (["mutants", "list", "--component", "sidecarr"], "expected one of"),
     (["replay", "/no/such/report"], "no such file"),
+    (["run", "account", "--reference", "--rule", "AC-999"], "matches no rule"),
+    (["run", "account", "--reference", "--rule", "WH-001"], "no rule of account is selected"),
+    (["run", "webhook", "--url", "notaurl"], "not an http(s) URL"),
+    (["run", "webhook", "--url", "http://127.0.0.1:9"], "no answer from the target"),
+    (["run", "account", "--reference", "--report-dir", "/proc/amc/x"], "cannot write there"),
     (["replay", "pyproject.toml"], "not a readable results.json"),
 ]
 

@@ -20,7 +20,11 @@ from conformance.rules import (
     markdown_table,
 )
 
-PROTOCOL_MD = Path(__file__).resolve().parents[2].parent / "shared" / "PROTOCOL.md"
+REPO = Path(__file__).resolve().parents[2]
+PROTOCOL_MD = REPO / "docs" / "PROTOCOL.md"
+"""The protocol the suite implements, versioned with it (rules cite its sections)."""
+SHARED_PROTOCOL_MD = REPO.parent / "shared" / "PROTOCOL.md"
+"""The workspace's shared original, where a checkout sits beside it."""
 
 GOOD_RULE = """
 [[rule]]
@@ -65,15 +69,33 @@ def test_default_catalogue_is_cached() -> None:
     assert load_catalogue(DEFAULT_PATH) is load_catalogue()
 
 
+def _sections(text: str) -> dict[int, str]:
+    """Section number → its text, from the '## N. Title' headings."""
+    parts = re.split(r"^## (\d+)\.", text, flags=re.MULTILINE)
+    return {int(number): body for number, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
 def test_every_source_section_exists_in_protocol_md() -> None:
-    if not PROTOCOL_MD.is_file():
-        pytest.skip(f"PROTOCOL.md not found at {PROTOCOL_MD}")
-    text = PROTOCOL_MD.read_text(encoding="utf-8")
-    sections = {int(n) for n in re.findall(r"^## (\d+)\.", text, flags=re.MULTILINE)}
-    assert sections, "no '## N.' headings found in PROTOCOL.md"
+    """Each rule's source is 'PROTOCOL.md §N' or 'PROTOCOL.md §N Topic': section N exists and
+    Topic starts a paragraph of it."""
+    sections = _sections(PROTOCOL_MD.read_text(encoding="utf-8"))
+    assert len(sections) >= 8, "PROTOCOL.md lost its '## N.' headings"
     for rule in load_catalogue().rules:
-        number = int(re.match(r"PROTOCOL\.md §(\d)", rule.source).group(1))  # type: ignore[union-attr]
+        found = re.fullmatch(r"PROTOCOL\.md §(\d+)(?: (\w[\w ]*))?", rule.source)
+        assert found, f"{rule.id}: source {rule.source!r} is not 'PROTOCOL.md §N [Topic]'"
+        number, topic = int(found.group(1)), found.group(2)
         assert number in sections, f"{rule.id} cites §{number}, absent from PROTOCOL.md"
+        if topic:
+            assert re.search(rf"^{re.escape(topic)}\b", sections[number], re.MULTILINE), (
+                f"{rule.id} cites '§{number} {topic}', which §{number} has no paragraph on")
+
+
+def test_the_bundled_protocol_is_the_shared_one() -> None:
+    if not SHARED_PROTOCOL_MD.is_file():
+        pytest.skip(f"no shared original beside the checkout ({SHARED_PROTOCOL_MD})")
+    assert PROTOCOL_MD.read_bytes() == SHARED_PROTOCOL_MD.read_bytes(), (
+        "docs/PROTOCOL.md differs from the shared PROTOCOL.md: copy the new one and review the "
+        "rules it affects")
 
 
 def test_by_id_finds_a_rule_and_suggests_on_a_typo() -> None:

@@ -35,7 +35,8 @@ def account_world(amc_state: RunState, pytestconfig: pytest.Config) -> Iterator[
 
 
 def _write_identity(state: RunState, world: AccountWorld) -> None:
-    """The target's identity (its runtime code hash) as a run log the report carries."""
+    """The target's identity (its runtime code hash): in results.json's ``target`` (the issue's
+    "a target's identity in the report is its code hash") and as a run log."""
     lines = [f"{key}: {value}" for key, value in sorted(world.target_info.items())]
     lines.append(f"chain_id: {world.chain_id}")
     lines.append(f"entry_point: 0x{world.entry_point.hex()}"
@@ -43,6 +44,8 @@ def _write_identity(state: RunState, world: AccountWorld) -> None:
     directory = state.report_dir / LOG_DIR
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "account-target.log").write_text("\n".join(lines) + "\n")
+    state.record_target({**world.target_info, "chain_id": world.chain_id,
+                         "entry_point": "0x" + world.entry_point.hex()})
 
 
 @pytest.fixture
