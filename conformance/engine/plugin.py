@@ -32,6 +32,8 @@ from conformance.report.model import CheckOutcome, Failure, RunResults, Verdict
 ABORT_FILE = "abort.txt"
 EVENTS_FILE = "events.ndjson"
 LOG_DIR = "logs"
+SLOW_REASON = "waits on the wall clock (minutes): off by default, run with --slow (nightly)"
+"""Why a ``slow`` check did not run; it is reported as SKIP, not silently deselected."""
 TARGET_FILE = "target-identity.json"
 """What checks learned of the target (``RunState.record_target``), merged into results.json."""
 _LOG_LIMIT = 64_000
@@ -163,6 +165,8 @@ def pytest_collection_modifyitems(
             item.add_marker(
                 pytest.mark.skip(reason=f"not applicable under generation '{generation}'")
             )
+        elif item.get_closest_marker("slow") is not None and not state.config.slow:
+            item.add_marker(pytest.mark.skip(reason=SLOW_REASON))
         keep.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)

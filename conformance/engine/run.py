@@ -115,8 +115,6 @@ def _pytest_command(config: RunConfig, config_path: Path, report_dir: Path) -> l
     ]
     if config.workers > 1:
         args += ["-n", str(config.workers), "--dist", "loadgroup"]
-    if not config.slow:
-        args += ["-m", "not slow"]
     return args
 
 

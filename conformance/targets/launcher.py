@@ -67,6 +67,17 @@ class LaunchedProcess:
         """True while the process runs."""
         return self._proc is not None and self._proc.poll() is None
 
+    def exited(self, within: float) -> bool:
+        """Whether the process has ended or ends within ``within`` seconds (a connection
+        dropped by a dying process arrives a moment before its exit)."""
+        if self._proc is None:
+            return True
+        try:
+            self._proc.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     @property
     def pid(self) -> int | None:
         """The process id while started."""

@@ -11,6 +11,7 @@ way, as a real subprocess (``amc serve webhook``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets as _secrets
 import shlex
@@ -207,7 +208,7 @@ class LaunchedWebhook:
         try:
             return self._http.send(request)
         except TargetError as exc:
-            if not self._process.alive:
+            if self._process.exited(within=0.2):
                 raise TargetError(f"webhook process died: {exc}") from None
             raise
 
@@ -224,6 +225,16 @@ class LaunchedWebhook:
     def reset(self) -> bool:
         """Restart for fresh state: True."""
         self.restart()
+        return True
+
+    def revive(self) -> bool:
+        """Start the process again if it has exited (a crash in an earlier check must cost that
+        check's ERROR only); True when it was restarted. A failed start is left to the next
+        send, which raises its TargetError."""
+        if self._process is None or self._process.alive:
+            return False
+        with contextlib.suppress(TargetError):
+            self.restart()
         return True
 
     def stop(self) -> None:

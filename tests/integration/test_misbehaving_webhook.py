@@ -96,9 +96,11 @@ def test_misbehaving_target_yields_errors_and_a_finished_report(mode: str,
     assert f"{MARKER} {mode}: POST /" in text  # its stderr
     assert any(f"{MARKER} {mode}: POST /" in log for log in doc["logs"].values())
     # A target that cannot answer costs one ERROR per check, not one timeout per hypothesis
-    # shrink attempt; a crashed one is asked once (later checks find it dead).
-    assert 1 <= _misbehaved(text, mode) <= (1 if mode == "crash" else len(checks))
+    # shrink attempt; a crashed one is started again for the next check (and crashes again).
+    assert 1 <= _misbehaved(text, mode) <= len(checks)
     if mode == "crash":
+        assert _misbehaved(text, mode) == len(checks), "a crashed target was not restarted"
+        assert text.count(f"{MARKER} {mode}: listening on 127.0.0.1:") == len(checks)
         assert any("webhook process died" in reason
                    for r in results.values() for reason in r["reasons"])
 

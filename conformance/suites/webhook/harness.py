@@ -142,7 +142,10 @@ class Harness:
                     (part.close if hasattr(part, "close") else part.stop)()
 
     def begin_test(self) -> None:
-        """Fresh per-check state of the peers: the standard chain, no faults, empty logs."""
+        """Fresh per-check state of the peers: the standard chain, no faults, empty logs; a
+        launched target that exited during an earlier check is started again."""
+        if isinstance(self.target, LaunchedWebhook):
+            self.target.revive()
         if self.peer is not None:
             self.peer.clear_faults()
             self.peer.set_scenario(self.base)
