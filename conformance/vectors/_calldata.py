@@ -30,7 +30,7 @@ from conformance.protocol.calldata import (
     is_canonical_hex,
     parse_calldata_hex,
 )
-from conformance.protocol.selectors import NEVER_SPONSORABLE
+from conformance.protocol.selectors import EXECUTE, NEVER_SPONSORABLE
 from conformance.protocol.solidity_abi import decode_execute_solidity
 from conformance.vectors._proof_chains import valid_register_call
 from conformance.vectors.model import Case, Json, hx, num, read_str
@@ -38,7 +38,7 @@ from conformance.vectors.model import Case, Json, hx, num, read_str
 CLUSTER = bytes.fromhex("5a" * 20)
 """The target of every vector: stands for the sender's own cluster."""
 
-SEL = bytes.fromhex("b61d27f6")
+SEL = EXECUTE.selector
 WG_INNER = encode_call("publishWgKey(bytes32)", [b"\x11" * 32])
 SEND_INNER = encode_call("send(bytes32,bytes32,bytes)", [b"\x01" * 32, b"\x02" * 32, b"\xc1" * 70])
 UPGRADE_INNER = encode_call("upgradeToAndCall(address,bytes)", [b"\x66" * 20, b""])

@@ -18,8 +18,9 @@ from typing import Any
 
 import eth_abi
 import pytest
+from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
-from hypothesis import given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from conformance.protocol.calldata import (
@@ -214,6 +215,79 @@ def test_strict_accepts_canonical_edge_cases() -> None:
     empty = decode_execute_strict(canonical(data=b""))
     assert empty.data == b"" and len(canonical(data=b"")) == 132
     assert decode_execute_strict(canonical(value=2**256 - 1, data=b"\x00" * 64)).value == 2**256 - 1
+
+
+def _set_word(args: bytes, at: int, value: int) -> bytes:
+    """``args`` with the 32-byte word at ``at`` replaced (unchanged when the word is cut off)."""
+    return args if len(args) < at + 32 else args[:at] + w(value) + args[at + 32 :]
+
+
+@st.composite
+def _mutated_args(draw: st.DrawFn) -> bytes:
+    """A canonical ``execute`` argument encoding (eth-abi) with 0-3 mutations applied."""
+    args = eth_abi.encode(
+        TYPES,
+        [
+            draw(st.binary(min_size=20, max_size=20)),
+            draw(st.sampled_from([0, 1, 2**256 - 1]) | st.integers(0, 2**256 - 1)),
+            draw(st.binary(max_size=80)),
+        ],
+    )
+    for _ in range(draw(st.integers(0, 3))):
+        mutation = draw(st.sampled_from(
+            ["flip", "flip-tail", "truncate", "cut-tail", "extend", "offset", "length",
+             "dirty-address"]
+        ))
+        if mutation in ("flip", "flip-tail") and args:
+            low = 0 if mutation == "flip" else max(0, len(args) - 32)  # tail: data or padding
+            at = draw(st.integers(low, len(args) - 1))
+            args = args[:at] + bytes([args[at] ^ draw(st.integers(1, 255))]) + args[at + 1 :]
+        elif mutation == "truncate":
+            args = args[: draw(st.integers(0, len(args)))]
+        elif mutation == "cut-tail":
+            args = args[: max(0, len(args) - draw(st.integers(1, 32)))]
+        elif mutation == "extend":
+            args += draw(st.sampled_from([bytes(32), b"\x00"]) | st.binary(min_size=1, max_size=64))
+        elif mutation in ("offset", "length"):
+            near = [0, 0x20, 0x40, 0x60, 0x80, 0xA0, len(args), len(args) - 32, 2**64, 2**256 - 1]
+            value = draw(st.sampled_from(near) | st.integers(0, 2**256 - 1))
+            args = _set_word(args, 64 if mutation == "offset" else 96, max(value, 0))
+        elif mutation == "dirty-address":
+            bits = draw(st.integers(1, 2**96 - 1)) << 160
+            args = _set_word(args, 0, int.from_bytes(args[:32].ljust(32, b"\0"), "big") | bits)
+    return args
+
+
+def _eth_abi_canonical(args: bytes) -> tuple[bytes, int, bytes] | None:
+    """eth-abi's reading of ``args`` when it decodes and re-encodes to the same bytes, else None."""
+    try:
+        target, value, data = eth_abi.decode(TYPES, args)
+    except (DecodingError, OverflowError):
+        return None
+    if eth_abi.encode(TYPES, [target, value, data]) != args:
+        return None
+    return bytes.fromhex(target[2:]), value, data
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=260) | _mutated_args())
+@example(GOOD[4:])
+@example(GOOD[4:] + b"\x00")
+@example(head(0x80)[4:] + w(0) + GOOD[100:])
+@example(GOOD[4:-1] + b"\x01")
+def test_strict_accepts_exactly_eth_abi_canonical_round_trips(args: bytes) -> None:
+    """PROTOCOL.md §3: the hand-sliced strict decoder accepts exactly the argument bytes that
+    eth-abi decodes and re-encodes unchanged, and then reads the same fields."""
+    want = _eth_abi_canonical(args)
+    try:
+        got = decode_execute_strict(SEL + args)
+    except DecodeError as exc:
+        event(f"strict refuses: {exc.kind}")  # --hypothesis-show-statistics shows the spread
+        assert want is None, f"strict refused ({exc}) what eth-abi round-trips: {want}"
+    else:
+        event("strict accepts")
+        assert want is not None, f"strict accepted {got}; eth-abi does not round-trip it"
+        assert (got.target, got.value, got.data) == want
 
 
 # --- hex text ---------------------------------------------------------------------------------

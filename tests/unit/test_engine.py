@@ -175,3 +175,35 @@ def test_the_seed_decides_the_draws_even_where_ci_is_set(
     first, again, other = draws("a", 11), draws("b", 11), draws("c", 12)
     assert first == again
     assert first != other
+
+
+CASELESS_SUITE = textwrap.dedent(
+    """
+    from conformance.engine.checks import rules
+
+    @rules("WH-001")
+    def test_passes_without_a_case(observe):
+        pass
+    """
+)
+
+
+def test_pass_needs_at_least_one_case(tmp_path: Path) -> None:
+    """A check that takes ``observe`` and returns without ``observe.case()`` exercised nothing:
+    its rule is ERROR with the reason, never PASS (DESIGN.md "Verdicts", engine/outcomes.py)."""
+    result = _run(tmp_path, suite=CASELESS_SUITE, include=("WH-001",))
+    (only,) = result.results.results
+    assert (only.rule_id, only.verdict, only.cases) == ("WH-001", Verdict.ERROR, 0)
+    assert "checks passed but exercised no case" in only.reasons
+    assert result.exit_code != 0
+
+
+def test_two_workers_give_the_same_verdicts(outcome, tmp_path: Path) -> None:
+    """The xdist path (``workers=2``: ``-n 2 --dist loadgroup``) folds the workers' outcomes
+    into the same per-rule verdicts, cases and minimal failure as one process."""
+    parallel = _run(tmp_path, workers=2)
+    assert "bringing up nodes" in (parallel.report_dir / "pytest.log").read_text()  # xdist ran
+    verdicts = {r.rule_id: (r.verdict, r.cases) for r in outcome.results.results}
+    assert {r.rule_id: (r.verdict, r.cases) for r in parallel.results.results} == verdicts
+    assert _result(parallel, "WH-002").failures[0].minimal_input == {"n": 10}
+    assert parallel.exit_code == outcome.exit_code == 1

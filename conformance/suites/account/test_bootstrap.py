@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
 from conformance.protocol.attestation import build_operator_proof, encode_operator_register
-from conformance.protocol.calldata import encode_execute
+from conformance.protocol.calldata import EXECUTE_SELECTOR, encode_execute
 from conformance.protocol.selectors import (
     CORE,
     DSTACK,
@@ -20,6 +20,7 @@ from conformance.protocol.selectors import (
     OPERATOR,
     PIMLICO_EXTRA,
 )
+from conformance.protocol.selectors import selector as selector_of
 from conformance.protocol.signatures import to_compact, to_high_s, with_v
 from conformance.strategies.keys import KEY_POOL
 from conformance.strategies.signatures import malformed_signatures
@@ -35,7 +36,8 @@ from conformance.targets.account_world import (
 
 _KEYS = st.sampled_from(KEY_POOL)
 _WORDS = st.binary(min_size=32, max_size=32)
-_LOOK_ALIKES = [bytes.fromhex("34fcd5be"), bytes.fromhex("51945447")]
+_LOOK_ALIKES = [selector_of("executeBatch((address,uint256,bytes)[])"),
+                selector_of("execute(address,uint256,bytes,uint8)")]
 """executeBatch((address,uint256,bytes)[]) and execute(address,uint256,bytes,uint8) (§1)."""
 
 
@@ -77,7 +79,7 @@ def test_outer_selector_must_be_execute(world: AccountWorld, observe: Observer, 
     shorter than a selector: InvalidBootstrapCall."""
     body = encode_execute(world.cluster, 0, bootstrap_inner(world, world.fresh, BINDING_KEY))[4:]
     for call_data in (selector + body, look_alike + body, short):
-        if call_data[:4] == bytes.fromhex("b61d27f6"):
+        if call_data[:4] == EXECUTE_SELECTOR:
             continue
         observe.case()
         judge(world, _bootstrap(world, call_data), ("AC-004",), blame="AC-004")
@@ -221,7 +223,7 @@ def test_no_batch_form_exists(world: AccountWorld, observe: Observer) -> None:
             fail(world, "UO-015", f"0x{selector.hex()} on the account {seen.describe()}: a batch "
                  "or look-alike execute must not exist")
     observe.case()
-    seen = world.call(world.owned, bytes.fromhex("b61d27f6") + body, sender=world.entry_point)
+    seen = world.call(world.owned, EXECUTE_SELECTOR + body, sender=world.entry_point)
     if not seen.success:
         fail(world, "UO-015", f"{EXECUTE} from the EntryPoint {seen.describe()}")
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
 from conformance.oracle.webhook import ALL_REASONS
+from conformance.protocol.selectors import selector
 from conformance.strategies.calldata import inner_calls
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
@@ -42,11 +43,12 @@ def test_approval_is_exactly_approved_true(wh: Harness, observe: Observer, data:
 def _denials(wh: Harness) -> list[tuple[str, bytes, str, str]]:
     """(role, callData, chainId, query) for one denial of each kind."""
     c, chain = wh.actors.cluster, wh.chain_hex()
-    forbidden = bytes.fromhex("f2fde38b") + bytes(32)
+    forbidden = selector("transferOwnership(address)") + bytes(32)
+    batch = selector("executeBatch((address,uint256,bytes)[])")
     return [("member", cases.execute(c), chain, "token=nope"),
             ("member", cases.execute(c), "0x1", "token={token}"),
             ("stranger", cases.execute(c), chain, "token={token}"),
-            ("member", bytes.fromhex("34fcd5be") + bytes(96), chain, "token={token}"),
+            ("member", batch + bytes(96), chain, "token={token}"),
             ("member", cases.execute(c, value=5), chain, "token={token}"),
             ("member", cases.execute(c, forbidden), chain, "token={token}"),
             ("member", cases.execute(bytes.fromhex("7a" * 20)), chain, "token={token}")]

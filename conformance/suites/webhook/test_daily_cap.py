@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance.engine.checks import Observer, rules
+from conformance.protocol.selectors import selector
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
 from conformance.suites.webhook.reproduce import RecordedRequest, Signing
@@ -85,7 +86,7 @@ def test_denials_never_count(wh: Harness, observe: Observer) -> None:
     """``cap`` denials (inner selector not allowed) first; then ``cap`` approvals still pass."""
     cap = _cap(wh)
     sender = wh.add_sender("member")
-    forbidden = cases.execute(wh.actors.cluster, bytes.fromhex("f2fde38b") + bytes(32))
+    forbidden = cases.execute(wh.actors.cluster, selector("transferOwnership(address)") + bytes(32))
     for _ in range(cap):
         observe.case()
         wh.alchemy(cases.alchemy(sender, forbidden, wh.chain_hex()))

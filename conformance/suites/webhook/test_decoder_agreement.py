@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from conformance.engine.checks import Observer, rules
 from conformance.protocol.calldata import EXECUTE_SELECTOR, DecodeError
 from conformance.protocol.hexutil import address_word, word
+from conformance.protocol.selectors import selector
 from conformance.protocol.solidity_abi import decode_execute_solidity
 from conformance.strategies.labels import CALLDATA_LABELS
 from conformance.strategies.malformed_calldata import malformed_execute_calldata
@@ -30,7 +31,7 @@ NON_CANONICAL_FLAWS = tuple(f for f, (exp, _ids) in CALLDATA_LABELS.items()
                             if exp.solidity is None and exp.strict is not None)
 """Flaws Solidity reads but the strict decoder does not (offsets, padding, trailing bytes)."""
 
-FORBIDDEN_INNER = bytes.fromhex("f2fde38b") + bytes(32)
+FORBIDDEN_INNER = selector("transferOwnership(address)") + bytes(32)
 """transferOwnership(address): never sponsorable (PROTOCOL.md §1)."""
 
 

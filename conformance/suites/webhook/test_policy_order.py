@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
 from conformance.oracle.webhook import REASONS
+from conformance.protocol.selectors import selector
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
 from conformance.suites.webhook.reproduce import RecordedRequest
@@ -35,11 +36,11 @@ class Broken:
         role = "stranger" if "provenance" in self.steps else "member"
         sender = wh.add_sender(role)
         target = bytes.fromhex("7a" * 20) if "target" in self.steps else wh.actors.cluster
-        forbidden = bytes.fromhex("f2fde38b") + bytes(32)
+        forbidden = selector("transferOwnership(address)") + bytes(32)
         inner = forbidden if "inner" in self.steps else cases.DEFAULT_INNER
         call = cases.execute(target, inner, 1 if "value" in self.steps else 0)
         if "outer" in self.steps:
-            call = bytes.fromhex("34fcd5be") + call[4:]
+            call = selector("executeBatch((address,uint256,bytes)[])") + call[4:]
         chain = "0x1" if "chain" in self.steps else wh.chain_hex()
         query = "token=wrong" if "token" in self.steps else "token={token}"
         return RecordedRequest("POST", "/", query, cases.alchemy(sender, call, chain))
