@@ -291,9 +291,10 @@ def outcome_from_report(report: pytest.TestReport) -> CheckOutcome | None:
         return CheckOutcome(check, rule_ids, Verdict.SKIP, reason=reason, duration=duration)
     if report.passed:
         cases = props.get("amc_cases")
-        return CheckOutcome(
-            check, rule_ids, Verdict.PASS, cases=1 if cases is None else cases, duration=duration
-        )
+        if cases is None:  # never took ``observe``: nothing says a case was exercised
+            reason = "the check counts no cases (it must take the observe fixture)"
+            return CheckOutcome(check, rule_ids, Verdict.ERROR, reason=reason, duration=duration)
+        return CheckOutcome(check, rule_ids, Verdict.PASS, cases=cases, duration=duration)
     raw = props.get("amc_failure")
     if raw and report.when == "call":
         data = json.loads(raw)

@@ -184,17 +184,23 @@ CASELESS_SUITE = textwrap.dedent(
     @rules("WH-001")
     def test_passes_without_a_case(observe):
         pass
+
+    @rules("WH-002")
+    def test_never_counts():
+        pass
     """
 )
 
 
 def test_pass_needs_at_least_one_case(tmp_path: Path) -> None:
-    """A check that takes ``observe`` and returns without ``observe.case()`` exercised nothing:
-    its rule is ERROR with the reason, never PASS (DESIGN.md "Verdicts", engine/outcomes.py)."""
-    result = _run(tmp_path, suite=CASELESS_SUITE, include=("WH-001",))
-    (only,) = result.results.results
-    assert (only.rule_id, only.verdict, only.cases) == ("WH-001", Verdict.ERROR, 0)
-    assert "checks passed but exercised no case" in only.reasons
+    """A check that returns without ``observe.case()``, or never takes ``observe``, exercised
+    nothing anyone counted: its rule is ERROR with the reason, never PASS (DESIGN.md "Verdicts", engine/outcomes.py)."""
+    result = _run(tmp_path, suite=CASELESS_SUITE, include=("WH-001", "WH-002"))
+    first, second = result.results.results
+    assert (first.rule_id, first.verdict, first.cases) == ("WH-001", Verdict.ERROR, 0)
+    assert "checks passed but exercised no case" in first.reasons
+    assert (second.rule_id, second.verdict, second.cases) == ("WH-002", Verdict.ERROR, 0)
+    assert any("counts no cases" in reason for reason in second.reasons)
     assert result.exit_code != 0
 
 
