@@ -446,6 +446,9 @@ PROBES: dict[str, Probe] = {
     "transport-failure-cached": Probe("pimlico", lambda h, c, k: _two(
         lambda: h.verdict(alchemy()), c.clear_faults, lambda: h.verdict(alchemy())),
         ("rpc-failure", "approved"), ("rpc-failure", "not-cluster-member")),
+    "target-fault-cached": Probe("base", lambda h, c, k: _two(
+        lambda: h.verdict(alchemy()), c.clear_faults, lambda: h.verdict(alchemy())),
+        ("rpc-failure", "approved"), ("rpc-failure", "target-not-our-cluster")),
     "revert-is-rpc-failure": Probe("pimlico", lambda h, c, k: h.verdict(
         alchemy(sender=A.reverting_sender)), "not-cluster-member", "rpc-failure"),
     "negative-not-cached": Probe("pimlico", lambda h, c, k: (
@@ -455,6 +458,9 @@ PROBES: dict[str, Probe] = {
         k, lambda: h.verdict(alchemy())), "approved", "rpc-failure", (("KV", "1"),)),
     "execute-allowed-as-inner": Probe("pimlico", lambda h, c, k: h.verdict(
         alchemy(call_data=execute(selector=EXECUTE))), "inner-selector-not-allowed", "approved"),
+    "operator-selectors-everywhere": Probe("base", lambda h, c, k: h.verdict(
+        alchemy(call_data=execute(selector=ADD_OPERATOR_SIGNER))),
+        "inner-selector-not-allowed", "approved"),
     "operator-gate-ignored": Probe("multi-attestor", lambda h, c, k: h.verdict(
         alchemy(call_data=execute(selector=ADD_OPERATOR_SIGNER))),
         "inner-selector-not-allowed", "approved"),
@@ -507,6 +513,8 @@ def _probe_env(probe: Probe, kv: KvPeer) -> dict[str, str]:
 def _arm(name: str, chain: ChainPeer) -> None:
     if name == "transport-failure-cached":
         chain.inject(FaultPlan.for_selector("isOurMember", Fault.http_5xx(), count=1))
+    if name == "target-fault-cached":  # base asks isOurMember first: only step 7 faults
+        chain.inject(FaultPlan.for_selector("isDeployedCluster", Fault.http_5xx()))
 
 
 def test_every_mutant_has_a_probe_and_a_valid_listing() -> None:

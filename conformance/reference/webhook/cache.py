@@ -118,6 +118,11 @@ class KvCache:
         return value
 
 
+def never(key: str) -> bool:
+    """No key: the conforming ``cache_faults`` (a transport fault is never cached, WH-038)."""
+    return False
+
+
 def read_key(chain_id: int, view: str, *addresses: bytes) -> str:
     """Cache key of a chain read: chain id, view name, checksummed addresses (WH-037)."""
     return ":".join([str(chain_id), view, *(checksum(a) for a in addresses)])
@@ -126,13 +131,13 @@ def read_key(chain_id: int, view: str, *addresses: bytes) -> str:
 class ReadCache:
     """Chain answers through the cache: positive for ``positive_ttl``, negative for 600 s.
 
-    Mutant seams: ``cache_faults`` stores a transport fault as "no" (transport-failure-cached);
-    ``cache_negative`` False never stores a "no"; ``outage_is_fault`` turns a cache outage into
-    a chain fault (cache-outage-denies).
+    Mutant seams: ``cache_faults(key)`` True stores a transport fault on that key as "no"
+    (transport-failure-cached, target-fault-cached); ``cache_negative`` False never stores a
+    "no"; ``outage_is_fault`` turns a cache outage into a chain fault (cache-outage-denies).
     """
 
     def __init__(
-        self, cache: Cache, *, positive_ttl: int, cache_faults: bool = False,
+        self, cache: Cache, *, positive_ttl: int, cache_faults: Callable[[str], bool] = never,
         cache_negative: bool = True, outage_is_fault: bool = False,
     ) -> None:
         self._cache = cache
@@ -155,7 +160,7 @@ class ReadCache:
         try:
             value = await fetch()
         except ChainFault:
-            if self._cache_faults:
+            if self._cache_faults(key):
                 await self._store(key, "")
             raise
         await self._store(key, value)

@@ -92,6 +92,11 @@ def inner_selector_text(call_data: str, call: ExecuteCall) -> str:
     return "0x" + call_data[start : start + 8]
 
 
+def is_deployed_cluster_key(key: str) -> bool:
+    """True for the cache key of an ``isDeployedCluster`` read (``read_key``'s layout)."""
+    return key.split(":")[1:2] == ["isDeployedCluster"]
+
+
 def _mutant(name: str, breaks: str, description: str, profile: str = "pimlico",
             **seams: Any) -> Mutant:
     return Mutant(name, tuple(breaks.split()), description, replace(REFERENCE, **seams), profile)
@@ -109,7 +114,10 @@ _ALL = (
     _mutant("rpc-failure-approves", "WH-033 WH-034",
             "a chain transport fault in step 3 or 7 counts as a yes", fault_approves=True),
     _mutant("transport-failure-cached", "WH-038",
-            "a transport fault is cached as a negative answer", cache_faults=True),
+            "a transport fault is cached as a negative answer", cache_faults=lambda key: True),
+    _mutant("target-fault-cached", "WH-038",
+            "a transport fault on isDeployedCluster (the target, step 7) is cached as a "
+            "negative answer", cache_faults=is_deployed_cluster_key),
     _mutant("revert-is-rpc-failure", "WH-022 WH-036",
             "a reverting read is treated as a transport fault (rpc-failure, never cached)",
             revert_is_fault=True),
@@ -122,6 +130,11 @@ _ALL = (
     _mutant("execute-allowed-as-inner", "WH-028", "execute itself is on the inner allowlist",
             allowlist=lambda generation, gate: selectors.allowlist(
                 generation, operator_enabled=gate) | {selectors.EXECUTE.selector}),
+    _mutant("operator-selectors-everywhere", "WH-028",
+            "the three OPERATOR selectors are on the inner allowlist under every generation",
+            "base",
+            allowlist=lambda generation, gate: selectors.allowlist(
+                generation, operator_enabled=gate) | {m.selector for m in selectors.OPERATOR}),
     _mutant("operator-gate-ignored", "WH-027",
             "OPERATOR selectors are sponsored whatever SPONSOR_OPERATOR_METHOD says",
             "multi-attestor",

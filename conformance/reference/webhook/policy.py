@@ -20,7 +20,7 @@ from conformance.protocol.calldata import (
 )
 from conformance.protocol.hexutil import checksum, parse_address
 from conformance.protocol.webhook_wire import AlchemyRequest, KeyDerivation, parse_alchemy_body
-from conformance.reference.webhook.cache import DailyCap, ReadCache, read_key
+from conformance.reference.webhook.cache import DailyCap, ReadCache, never, read_key
 from conformance.reference.webhook.chain import ChainClient, ChainFault
 from conformance.reference.webhook.config import WebhookConfig
 
@@ -69,7 +69,8 @@ class Variant:
     use_v2_factory: bool = True
     fault_approves: bool = False
     revert_is_fault: bool = False
-    cache_faults: bool = False
+    cache_faults: Callable[[str], bool] = never
+    """Which cache keys' transport faults are stored as "no" (mutants only; WH-038)."""
     cache_negative: bool = True
     cache_outage_is_fault: bool = False
     counts_denials: bool = False

@@ -2,22 +2,28 @@
 
 A repeat must make no chain call (read from the chain peer's log) while an answer is cached.
 TTL expiry is observed through the KV cache peer's own clock (``KvPeer.advance``) when the
-webhook takes ``CACHE_URL``; without it the 600 s negative-cache expiry is a ``slow`` check
-that waits in real time.
+webhook takes ``CACHE_URL``; without it the expiries are ``slow`` checks that wait in real
+time (600 s negative; 60 s positive, on a webhook started with CACHE_TTL_SECONDS=60). A
+transport fault (WH-038) is aimed at every read and at each single read of steps 3 and 7.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pytest
 
 from conformance.engine.checks import Observer, TargetError, rules
+from conformance.oracle.webhook_chain import VIEWS
 from conformance.peers import Fault, FaultPlan, RecordedCall
+from conformance.peers.faults import CallKey, FaultKind
 from conformance.protocol.hexutil import checksum
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
 from conformance.suites.webhook.reproduce import RecordedRequest
+from conformance.suites.webhook.test_rpc_faults import FAST_FAULTS, SLOW_FAULTS
 from conformance.targets.webhook_http import Answer
 
 pytestmark = pytest.mark.xdist_group("webhook-state")
@@ -25,12 +31,27 @@ pytestmark = pytest.mark.xdist_group("webhook-state")
 NEGATIVE_SECONDS = 600
 """How long a negative answer is cached (PROTOCOL.md §5)."""
 
+MIN_TTL_SECONDS = 60
+"""The least CACHE_TTL_SECONDS a webhook takes (PROTOCOL.md §5 "Configuration")."""
+
 
 def _reads_of(calls: tuple[RecordedCall, ...], *addresses: bytes) -> list[RecordedCall]:
     """eth_calls about ``addresses`` (as the argument, or as the callee of cluster())."""
     wanted = set(addresses)
     return [c for c in calls if c.method == "eth_call"
             and (c.argument in wanted or (c.selector_name == "cluster" and c.to in wanted))]
+
+
+def _on(fault: Fault, view: str, *, to: bytes | None = None,
+        argument: bytes | None = None) -> FaultPlan:
+    """A filter on one chain view's eth_call (a fault plan, injected or only matched)."""
+    return FaultPlan(fault, method="eth_call", selector=view, to=to, argument=argument)
+
+
+def _asked(calls: tuple[RecordedCall, ...], plan: FaultPlan) -> bool:
+    """True when one of ``calls`` matches ``plan``'s filters."""
+    return any(plan.matches(CallKey(c.method, c.selector_name, c.to, c.argument))
+               for c in calls)
 
 
 def _send(wh: Harness, sender: bytes | str, call: bytes) -> tuple[RecordedRequest, Answer]:
@@ -148,6 +169,53 @@ def test_negative_cache_expires_in_real_time(wh: Harness, observe: Observer) -> 
         raise wh.failure("WH-036", "a negative answer outlived 600 s", record, answer)
 
 
+def _positive_reads(wh: Harness, role: str, sender: bytes, call: bytes) -> list[FaultPlan]:
+    """The reads whose "yes" approves ``sender`` (as filters): its provenance branch, and the
+    target's isDeployedCluster (step 7)."""
+    never = Fault.http_5xx()  # a filter only, never injected
+    reads = [_on(never, "isDeployedCluster", argument=call[16:36])]
+    if role == "member":
+        return [_on(never, "isOurMember", argument=sender), *reads]
+    home = wh.scenario().member_clusters[sender]
+    return [_on(never, "cluster", to=sender),
+            _on(never, "allowedAppIds", to=home, argument=sender), *reads]
+
+
+@rules("WH-035")
+@pytest.mark.slow
+def test_positive_cache_expires_in_real_time(wh: Harness, observe: Observer) -> None:
+    """Waits 61 s: started with CACHE_TTL_SECONDS=60 (the least §5 allows) and no CACHE_URL, a
+    webhook answers a repeat from its cache, and reads each positive answer again once 60 s
+    have passed (any cache: the webhook's own, whether or not it takes CACHE_URL)."""
+    peer = wh.need_chain()
+    wh.need_token()
+    overrides = {"CACHE_TTL_SECONDS": str(MIN_TTL_SECONDS), "CACHE_URL": None}
+    with wh.variant(overrides) as webhook:
+        cached = []
+        for role in ("member", "path-a"):
+            observe.case()
+            sender, call = wh.approvable(role, fresh_cluster=True)
+            body = cases.alchemy(sender, call, wh.chain_hex())
+            _expect_answer(wh, *wh.alchemy(body, target=webhook))
+            peer.clear_log()
+            record, answer = wh.alchemy(body, target=webhook)
+            reads = _positive_reads(wh, role, sender, call)
+            again = [r.selector for r in reads if _asked(peer.requests, r)]
+            if again:
+                raise wh.failure("WH-035", f"a positive answer ({', '.join(map(str, again))}) "
+                                 "was read again on a repeat", record, answer)
+            cached.append((body, reads))
+        time.sleep(MIN_TTL_SECONDS + 1)
+        for body, reads in cached:
+            peer.clear_log()
+            record, answer = wh.alchemy(body, target=webhook)
+            stale = [r.selector for r in reads if not _asked(peer.requests, r)]
+            if stale:
+                raise wh.failure("WH-035", f"{', '.join(map(str, stale))} not read again "
+                                 f"{MIN_TTL_SECONDS + 1} s after it was cached with "
+                                 f"CACHE_TTL_SECONDS={MIN_TTL_SECONDS}", record, answer)
+
+
 @rules("WH-037")
 def test_address_spellings_share_an_entry(wh: Harness, observe: Observer) -> None:
     """Lower-case, checksummed and upper-case spellings of one sender share its cache entry."""
@@ -168,26 +236,107 @@ def test_address_spellings_share_an_entry(wh: Harness, observe: Observer) -> Non
                                  f"0x{sender.hex()}", record, answer)
 
 
-@rules("WH-038")
-@pytest.mark.parametrize("fault", [Fault.http_5xx(503), Fault.connection_reset()],
-                         ids=lambda f: f.describe())
+@dataclass(frozen=True)
+class _Aimed:
+    """A fresh approvable request whose ``plan`` fault hits one chain read (or every read);
+    ``watch`` matches the read that must be asked again once the fault is gone."""
+
+    where: str
+    sender: bytes
+    call: bytes
+    plan: FaultPlan
+    watch: FaultPlan
+    faulty: frozenset[str]
+
+
+def _aim(wh: Harness, fault: Fault, where: str) -> _Aimed:
+    """The case for ``where``: ``every-read`` of a member or a Path A sender (the first step of
+    the chain is the one that faults), or one read — the member's isOurMember, its target's
+    isDeployedCluster (step 7), the Path A sender's cluster(), its cluster's isDeployedCluster
+    or allowedAppIds (step 3)."""
+    path_a = where in ("every-read path-a", "cluster", "home", "allowedAppIds")
+    role = "path-a" if path_a else "member"
+    sender, call = wh.approvable(role, fresh_cluster=True)
+    home = wh.scenario().member_clusters.get(sender)
+    target = call[16:36]
+    first = (_on(fault, "cluster", to=sender) if wh.policy.path_a_first
+             else _on(fault, "isOurMember", argument=sender))
+    if where.startswith("every-read"):
+        return _Aimed(where, sender, call, FaultPlan.always(fault), first, frozenset(VIEWS))
+    plan = {"isOurMember": _on(fault, "isOurMember", argument=sender),
+            "target": _on(fault, "isDeployedCluster", argument=target),
+            "cluster": _on(fault, "cluster", to=sender),
+            "home": _on(fault, "isDeployedCluster", argument=home),
+            "allowedAppIds": _on(fault, "allowedAppIds", to=home, argument=sender)}[where]
+    assert plan.selector is not None
+    return _Aimed(where, sender, call, plan, plan, frozenset({plan.selector}))
+
+
+AIMED = ("isOurMember", "target", "cluster", "home", "allowedAppIds")
+"""Single reads a fault is aimed at (see ``_aim``)."""
+
+
+def _faulted(wh: Harness, observe: Observer, case: _Aimed,
+             first: tuple[RecordedRequest, Answer]) -> bool:
+    """WH-033 on the faulted request: rpc-failure (or, for a late answer within the webhook's
+    own timeout, the right answer: then True, and the answer may have been cached)."""
+    observe.case()
+    record, answer = first
+    late = case.plan.fault.kind is FaultKind.LATENCY
+    if late and wh.expect_alchemy(record).accepts(answer.status, answer.json):
+        return True
+    wh.judge("WH-033", record, answer, wh.expect_alchemy(record, faulty=case.faulty),
+             f"a chain fault ({case.plan.fault.describe()} on {case.where}) was not rpc-failure")
+    return False
+
+
+def _recovered(wh: Harness, case: _Aimed, *, late: bool) -> None:
+    """WH-038 once the fault is gone: the faulted read is asked again, the answer is true."""
+    peer = wh.need_chain()
+    peer.clear_log()
+    record, answer = _send(wh, case.sender, case.call)
+    expectation = wh.expect_alchemy(record)
+    detail = f"{case.plan.fault.describe()} on {case.where}"
+    if not expectation.accepts(answer.status, answer.json):
+        raise wh.failure("WH-038", f"a transport fault ({detail}) was remembered", record,
+                         answer, expectation)
+    if not late and not _asked(peer.requests, case.watch):
+        raise wh.failure("WH-038", f"the read that faulted ({detail}) was not asked again",
+                         record, answer, expectation)
+
+
+@rules("WH-038", "WH-033")
+@pytest.mark.parametrize("fault", FAST_FAULTS, ids=lambda f: f.describe())
 def test_faults_are_never_cached(wh: Harness, observe: Observer, fault: Fault) -> None:
-    """After an rpc-failure the next request reads the chain again and gets the real answer."""
+    """A fault on every read, or on one read of step 3 or 7, is rpc-failure; with the fault
+    removed the next request reads the chain again and gets the true answer."""
     peer = wh.need_chain()
     wh.need_token()
-    for role in ("member", "path-a"):
-        observe.case()
-        sender, call = wh.approvable(role, fresh_cluster=True)
-        peer.inject(FaultPlan.always(fault))
+    for where in ("every-read member", "every-read path-a", *AIMED):
+        case = _aim(wh, fault, where)
+        peer.inject(case.plan)
         try:
-            _send(wh, sender, call)
+            first = _send(wh, case.sender, case.call)
         finally:
             peer.clear_faults()
-        peer.clear_log()
-        record, answer = _send(wh, sender, call)
-        if not _reads_of(peer.requests, sender) or answer.json != {"approved": True}:
-            raise wh.failure("WH-038", "a transport fault was remembered", record, answer,
-                             wh.expect_alchemy(record))
+        _recovered(wh, case, late=_faulted(wh, observe, case, first))
+
+
+@rules("WH-038", "WH-033")
+def test_slow_faults_are_never_cached(wh: Harness, observe: Observer) -> None:
+    """The same for a read that never answers and one slower than the webhook's timeout, on
+    each single read; the slow requests run at once (one webhook timeout in all)."""
+    peer = wh.need_chain()
+    wh.need_token()
+    batch = [_aim(wh, fault, where) for fault in SLOW_FAULTS for where in AIMED]
+    peer.inject(*(case.plan for case in batch))
+    try:
+        with ThreadPoolExecutor(len(batch)) as pool:
+            firsts = list(pool.map(lambda c: _send(wh, c.sender, c.call), batch))
+    finally:
+        peer.clear_faults()
+    for case, first in zip(batch, firsts, strict=True):
+        _recovered(wh, case, late=_faulted(wh, observe, case, first))
 
 
 @rules("WH-039")

@@ -55,9 +55,12 @@ def test_listed_outer_look_alikes(wh: Harness, observe: Observer) -> None:
     """``0x``, one byte, the bare selector, look-alikes and the execute selector's neighbours."""
     inner = cases.DEFAULT_INNER
     body = encode_execute(wh.actors.cluster, 0, inner)[4:]
-    for call in (b"", b"\xb6", bytes.fromhex("b61d27"), bytes.fromhex("34fcd5be") + body,
-                 bytes.fromhex("51945447") + body, bytes.fromhex("b61d27f7") + body,
-                 bytes.fromhex("00000000") + body):
+    outer = selectors.EXECUTE.selector
+    neighbour = outer[:3] + bytes([outer[3] + 1])
+    batch = selectors.selector("executeBatch((address,uint256,bytes)[])")
+    four_args = selectors.selector("execute(address,uint256,bytes,uint8)")
+    for call in (b"", outer[:1], outer[:3], batch + body, four_args + body, neighbour + body,
+                 bytes(4) + body):
         _send(wh, observe, "WH-023", call)
 
 
@@ -116,28 +119,41 @@ def test_operator_selectors_follow_the_gate(wh: Harness, observe: Observer) -> N
                       message=f"SPONSOR_OPERATOR_METHOD={value!r}")
 
 
+def _gated(wh: Harness) -> frozenset[bytes]:
+    """Selectors WH-028 leaves to another rule: under multi-attestor the OPERATOR ones, whose
+    answer follows SPONSOR_OPERATOR_METHOD (WH-027). Under pimlico and base no setting ever
+    allows them, so they are just outside the allowlist (PROTOCOL.md §0)."""
+    if wh.generation != "multi-attestor":
+        return frozenset()
+    return frozenset(m.selector for m in selectors.OPERATOR)
+
+
 def _forbidden(wh: Harness) -> list[bytes]:
-    allowed = wh.policy.allowlist
-    operator = {m.selector for m in selectors.OPERATOR}
+    allowed = wh.policy.allowlist | _gated(wh)
     found = [m.selector for m in selectors.NEVER_SPONSORABLE] + list(selectors.HISTORIC_WRONG)
-    found += [m.selector for m in selectors.PIMLICO_EXTRA]
-    return [s for s in dict.fromkeys(found) if s not in allowed and s not in operator]
+    found += [m.selector for m in (*selectors.PIMLICO_EXTRA, *selectors.OPERATOR)]
+    return [s for s in dict.fromkeys(found) if s not in allowed]
 
 
 @rules("WH-028")
 def test_never_sponsorable_and_historic_selectors(wh: Harness, observe: Observer) -> None:
     """Never-sponsorable selectors, execute itself, the historic 0xe143887b and 0x3f330b63,
-    and publishEd25519Key outside pimlico → inner-selector-not-allowed."""
+    publishEd25519Key outside pimlico and the OPERATOR selectors outside multi-attestor →
+    inner-selector-not-allowed."""
     for sel in _forbidden(wh):
         _send(wh, observe, "WH-028", cases.execute(wh.actors.cluster, sel + bytes(64)))
 
 
 @rules("WH-028")
 @given(sel=st.binary(min_size=4, max_size=4), tail=st.binary(max_size=68))
+@example(sel=selectors.OPERATOR[0].selector, tail=bytes(64))
+@example(sel=selectors.OPERATOR[1].selector, tail=bytes(64))
+@example(sel=selectors.OPERATOR[2].selector, tail=bytes(64))
 def test_unknown_selectors_are_denied(wh: Harness, observe: Observer, sel: bytes,
                                       tail: bytes) -> None:
-    """Any selector outside the allowlist (OPERATOR ones aside: WH-027) → denied at step 6."""
-    if sel in wh.policy.allowlist or sel in {m.selector for m in selectors.OPERATOR}:
+    """Any selector outside the allowlist → denied at step 6 (OPERATOR ones included, except
+    under multi-attestor: WH-027)."""
+    if sel in wh.policy.allowlist or sel in _gated(wh):
         return
     _send(wh, observe, "WH-028", cases.execute(wh.actors.cluster, sel + tail))
 

@@ -23,6 +23,17 @@ FAST_FAULTS = [Fault.http_5xx(502), Fault.http_5xx(503), Fault.connection_reset(
                Fault.malformed(Malformation.WRONG_ID), Fault.malformed(Malformation.BAD_RESULT)]
 """Faults that answer at once."""
 
+HOLD = Fault.timeout(4.0)
+"""No answer for 4 s, then a reset: past the reference's 3 s RPC timeout, within the suite's
+5 s request timeout, so any webhook sees a fault (the peer's own hold bound is 4 s)."""
+
+LATE = Fault.latency(3.5)
+"""A right answer 3.5 s late: past the reference's 3 s RPC timeout (a webhook that waits longer
+may give the right answer instead of rpc-failure)."""
+
+SLOW_FAULTS = [HOLD, LATE]
+"""Faults that answer late or never, each costing one webhook timeout: run them concurrently."""
+
 
 def _first_view(wh: Harness) -> str:
     return "cluster" if wh.policy.path_a_first else "isOurMember"
@@ -72,12 +83,11 @@ def test_slow_faults(wh: Harness, observe: Observer) -> None:
     stranger, stranger_call = wh.approvable("stranger", fresh_cluster=True)
     member, member_call = wh.approvable("member", fresh_cluster=True)
     first = _first_view(wh)
-    hold = Fault.timeout(4.0)
-    on_sender = (FaultPlan(hold, method="eth_call", selector=first, to=stranger)
+    on_sender = (FaultPlan(HOLD, method="eth_call", selector=first, to=stranger)
                  if first == "cluster" else
-                 FaultPlan(hold, method="eth_call", selector=first, argument=stranger))
+                 FaultPlan(HOLD, method="eth_call", selector=first, argument=stranger))
     peer.inject(on_sender,
-                FaultPlan(Fault.latency(3.5), method="eth_call", selector="isDeployedCluster",
+                FaultPlan(LATE, method="eth_call", selector="isDeployedCluster",
                           argument=member_call[16:36]))
     bodies = [cases.alchemy(stranger, stranger_call, wh.chain_hex()),
               cases.alchemy(member, member_call, wh.chain_hex())]
