@@ -361,6 +361,9 @@ def _replay_step(world: AccountWorld, step: dict[str, Any]) -> str:
     value = int(step.get("value", 0))
     if step["kind"] == "deploy":
         return f"-> 0x{world.deploy(data, sender=sender).hex()}"
+    if step["kind"] == "set_chain_id":
+        world.set_chain_id(value)
+        return f"chain id {value}"
     to = parse_address(step["to"])
     if step["kind"] == "set_code":
         world.set_code(to, data)

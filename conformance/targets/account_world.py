@@ -75,7 +75,8 @@ DEFAULT_GAS = {
 
 @dataclass(frozen=True)
 class Step:
-    """One journaled chain action: a ``call``/``send`` (``to`` set) or a ``deploy``."""
+    """One journaled chain action: a ``call``/``send`` (``to`` set), a ``deploy``, a
+    ``set_code`` or a ``set_chain_id`` (the chain id in ``value``)."""
 
     kind: str
     sender: bytes
@@ -180,6 +181,7 @@ class AccountWorld:
         self._snapshot = self.backend.snapshot()
         self.journal.clear()
         self._salt = self._frozen_salt
+        self._follow_chain_id()
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
@@ -192,6 +194,20 @@ class AccountWorld:
             self.backend.revert(snapshot)
             del self.journal[mark:]
             self._salt = salt
+            self._follow_chain_id()
+
+    def set_chain_id(self, chain_id: int) -> None:
+        """Run what follows on chain ``chain_id``, state kept (a fork, or this deployment on
+        another chain: AC-015); ``reset`` and ``isolated`` bring the chain id back."""
+        self.journal.append(Step("set_chain_id", DEPLOYER, b"", None, chain_id))
+        self.backend.set_chain_id(chain_id)
+        self._follow_chain_id()
+
+    def _follow_chain_id(self) -> None:
+        """``chain_id`` (and the userOpHash cache) as the backend's after a switch or revert."""
+        if self.chain_id != self.backend.chain_id:
+            self.chain_id = self.backend.chain_id
+            self._hashes.clear()
 
     def close(self) -> None:
         """Stop what the world started (a managed node) and release the backend."""

@@ -6,11 +6,14 @@ Expected values are computed here independently (keccak, opcode gas), never by t
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 
 import pytest
 from eth_hash.auto import keccak
 
+from conformance.reference.account.artifacts import ARTIFACTS_DIR
 from conformance.targets.evm import (
     CREATE2_DEPLOYER_ADDRESS,
     CREATE2_DEPLOYER_RUNTIME,
@@ -27,6 +30,7 @@ from conformance.targets.evm import (
 )
 
 CHAIN_ID = 84532
+FORK_CHAIN_ID = 8453
 SENDER = b"\x5e" * 20
 OTHER = b"\x0e" * 20
 TOPIC = b"\xaa" * 32
@@ -273,6 +277,56 @@ def test_timestamp_is_set_for_calls_and_transactions(backend: EvmBackend) -> Non
     assert backend.timestamp == later
 
 
+def test_chain_id_switch_keeps_state_and_revert_restores_it(backend: EvmBackend) -> None:
+    """set_chain_id: CHAINID follows in calls and transactions, code/balance/storage/nonces are
+    kept, and revert to a snapshot taken before goes back to the old chain id (AC-015)."""
+    probe, store = deploy(backend, CHAINID), deploy(backend, STORE)
+    assert backend.transact(store, word(7), sender=SENDER).success
+    backend.set_code(OTHER, ECHO_CALLER)
+    backend.set_balance(OTHER, 12345)
+    backend.set_storage(OTHER, 2**200, 9)
+    before = backend.snapshot()
+    next_address = deploy(backend, TIMESTAMP)
+    backend.revert(before)
+    before = backend.snapshot()
+    backend.set_chain_id(FORK_CHAIN_ID)
+    assert deploy(backend, TIMESTAMP) == next_address  # the deployer's nonce carried over
+    assert backend.chain_id == FORK_CHAIN_ID
+    assert backend.call(probe, b"", sender=SENDER).output == word(FORK_CHAIN_ID)
+    assert backend.transact(probe, b"", sender=SENDER).output == word(FORK_CHAIN_ID)
+    assert backend.get_storage(store, 0) == 7
+    assert backend.get_code(OTHER) == ECHO_CALLER
+    assert (backend.get_balance(OTHER), backend.get_storage(OTHER, 2**200)) == (12345, 9)
+    assert backend.get_code(CREATE2_DEPLOYER_ADDRESS) == CREATE2_DEPLOYER_RUNTIME
+    assert backend.transact(store, word(8), sender=SENDER).success
+    inner = backend.snapshot()
+    backend.set_chain_id(FORK_CHAIN_ID + 1)
+    backend.revert(inner)
+    assert backend.chain_id == FORK_CHAIN_ID
+    assert backend.call(probe, b"", sender=SENDER).output == word(FORK_CHAIN_ID)
+    backend.revert(before)
+    assert backend.chain_id == CHAIN_ID
+    assert backend.call(probe, b"", sender=SENDER).output == word(CHAIN_ID)
+    assert backend.get_storage(store, 0) == 7
+    assert backend.get_code(next_address) == b""
+
+
+def test_chain_id_must_be_a_u64(backend: EvmBackend) -> None:
+    for bad in (0, 2**64):
+        with pytest.raises(ValueError, match=f"chain_id={bad}"):
+            backend.set_chain_id(bad)
+    assert backend.chain_id == CHAIN_ID
+
+
+def test_hardfork_is_cancun_not_later(backend: EvmBackend) -> None:
+    """Cancun's KZG point evaluation precompile (0x0a) is there: it refuses an empty input.
+    Prague's BLS12-381 G1ADD (0x0b, EIP-2537) is not: 256 zero bytes (two points at infinity,
+    answered with 128 zero bytes under Prague) reach an empty account."""
+    kzg, g1add = (n.to_bytes(20, "big") for n in (0x0A, 0x0B))
+    assert not backend.call(kzg, b"", sender=SENDER, gas=100_000).success
+    assert backend.call(g1add, bytes(256), sender=SENDER, gas=100_000).output == b""
+
+
 def test_create2_deployer_is_predeployed(backend: EvmBackend) -> None:
     assert backend.get_code(CREATE2_DEPLOYER_ADDRESS) == CREATE2_DEPLOYER_RUNTIME
 
@@ -292,6 +346,57 @@ def test_pyrevm_spec_name_is_honoured() -> None:
         assert shanghai.call(probe, b"", sender=SENDER) == CallResult(False, b"", 30_000_000)
     with pytest.raises(ValueError, match="spec='CANCUM'"):
         PyrevmBackend(CHAIN_ID, spec="CANCUM")
+
+
+def test_pyrevm_backend_runs_cancun_not_latest() -> None:
+    """revm's own record of the spec it ran (the journal's ``spec``) is CANCUN for the backend,
+    while the upper-case name given to pyrevm directly silently runs LATEST."""
+    pyrevm = pytest.importorskip("pyrevm")
+    with PyrevmBackend(CHAIN_ID) as embedded:
+        embedded.call(OTHER, b"", sender=SENDER)
+        assert re.findall(r"spec: (\w+)", embedded._evm.journal_str) == ["CANCUN"]
+    trap = pyrevm.EVM(spec_id="CANCUN")
+    trap.message_call("0x" + SENDER.hex(), "0x" + OTHER.hex(), b"")
+    assert re.findall(r"spec: (\w+)", trap.journal_str) == ["LATEST"]
+
+
+def test_committed_artifacts_target_cancun() -> None:
+    """Every reference and mutant artifact was compiled for evmVersion cancun."""
+    paths = sorted(ARTIFACTS_DIR.glob("**/*.json"))
+    assert len(paths) > 6
+    versions = {p.name: json.loads(p.read_text())["compiler"]["settings"]["evmVersion"]
+                for p in paths}
+    assert set(versions.values()) == {"cancun"}, versions
+
+
+def test_pyrevm_chain_id_switch_outlives_a_later_snapshot() -> None:
+    """A snapshot taken after a switch (on the new EVM) and one taken before it (on the old
+    EVM) both revert correctly, in either order of use."""
+    with PyrevmBackend(CHAIN_ID) as embedded:
+        store = deploy(embedded, STORE)
+        first = embedded.snapshot()
+        embedded.set_chain_id(FORK_CHAIN_ID)
+        embedded.transact(store, word(1), sender=SENDER)
+        second = embedded.snapshot()
+        embedded.set_balance(OTHER, 3)
+        embedded.transact(store, word(2), sender=SENDER)
+        embedded.revert(second)
+        assert (embedded.get_storage(store, 0), embedded.get_balance(OTHER)) == (1, 0)
+        assert embedded.chain_id == FORK_CHAIN_ID
+        embedded.revert(first)
+        assert (embedded.get_storage(store, 0), embedded.chain_id) == (0, CHAIN_ID)
+
+
+@pytest.mark.node
+def test_anvil_chain_id_switch_answers_eth_chain_id(anvil_node: ManagedAnvil) -> None:
+    with RpcBackend(anvil_node.url) as rpc:
+        snap = rpc.snapshot()
+        try:
+            rpc.set_chain_id(FORK_CHAIN_ID)
+            assert int(rpc.request("eth_chainId", []), 16) == FORK_CHAIN_ID
+        finally:
+            rpc.revert(snap)
+        assert int(rpc.request("eth_chainId", []), 16) == CHAIN_ID
 
 
 def test_pyrevm_time_can_go_back() -> None:

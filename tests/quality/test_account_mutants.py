@@ -134,6 +134,26 @@ def test_anvil_gives_the_same_verdicts(tmp_path: Path) -> None:
                    if mutant is None or r != "AC-013")
 
 
+@pytest.mark.skipif(anvil_available() is not None, reason=str(anvil_available()))
+def test_reference_passes_every_account_rule_on_anvil(tmp_path: Path) -> None:
+    """``amc run account --reference --evm anvil``: every applicable rule PASSes (no FAIL, no
+    ERROR; only rules of other generations SKIP), with the same verdict per rule as on
+    pyrevm."""
+    verdicts = {}
+    for evm in ("pyrevm", "anvil"):
+        outcome = _run(tmp_path / evm, max_examples=5, evm=evm)
+        results = outcome.results.results
+        bad = {r.rule_id: (r.verdict.value, r.reasons, [f.message for f in r.failures])
+               for r in results if r.verdict in (Verdict.FAIL, Verdict.ERROR)}
+        assert not bad, f"reference on {evm}: {bad}"
+        assert outcome.results.target.get("evm") == evm
+        verdicts[evm] = {r.rule_id: r.verdict for r in results}
+    assert verdicts["anvil"] == verdicts["pyrevm"]
+    skipped = {r for r, v in verdicts["anvil"].items() if v is Verdict.SKIP}
+    assert skipped == {r for r in verdicts["anvil"] if not _applies(r, "base")}
+    assert set(verdicts["anvil"]) >= ACCOUNT_IDS
+
+
 @pytest.mark.quality
 @pytest.mark.parametrize(("mutant", "profile"), _cases(), ids=lambda v: str(v))
 def test_mutant_against_every_rule(mutant: str, profile: str, tmp_path: Path) -> None:

@@ -478,7 +478,7 @@ def deployed(probe: dict[str, object]) -> list[tuple[str, object, str]]:
     pyrevm = pytest.importorskip("pyrevm")
     out = []
     for pipeline, bytecode in probe["bytecode"].items():  # type: ignore[attr-defined]
-        evm = pyrevm.EVM(spec_id="CANCUN")
+        evm = pyrevm.EVM(spec_id="Cancun")  # revm's exact name ("CANCUN" would mean latest)
         evm.set_balance(CALLER, 10**18)
         out.append((pipeline, evm, evm.deploy(CALLER, bytes.fromhex(bytecode[2:]))))
     return out

@@ -29,7 +29,7 @@ REQUIRED_MUTANTS = {
     "bootstrap-signer-from-userop", "owner-settable-twice", "execute-open-to-anyone",
     "revert-data-swallowed", "prefund-skipped-on-failure", "raw-hash-not-eip191",
     "high-s-accepted", "zero-signer-accepted", "upgrade-open-to-anyone",
-    "bootstrap-inner-at-fixed-offset",
+    "bootstrap-inner-at-fixed-offset", "chain-id-cached-at-deploy",
 }  # fmt: skip
 
 # PROTOCOL.md §1 literals.

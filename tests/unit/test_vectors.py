@@ -386,7 +386,7 @@ def solc_execute() -> Callable[[bytes], tuple[str, int, bytes, int] | None]:
     """Real solc 0.8.24 bytecode (tests/fixtures) answering what execute() decoded."""
     pyrevm = pytest.importorskip("pyrevm")
     probe = json.loads((ROOT / "tests/fixtures/solidity_decoder_probe.json").read_text())
-    evm = pyrevm.EVM(spec_id="CANCUN")
+    evm = pyrevm.EVM(spec_id="Cancun")  # revm's exact name ("CANCUN" would mean latest)
     evm.set_balance(CALLER, 10**18)
     address = evm.deploy(CALLER, bytes.fromhex(probe["bytecode"]["legacy"][2:]))
 

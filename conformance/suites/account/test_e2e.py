@@ -5,12 +5,11 @@ fails AA25, a wrong key AA24, a malformed bootstrap AA23; EntryPoint.getUserOpHa
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 
-from conformance.engine.checks import Observer, rules
+from conformance.engine.checks import Observer, TargetError, rules
 from conformance.protocol.calldata import encode_execute
-from conformance.protocol.userop import pack
+from conformance.protocol.userop import UserOperation, pack
 from conformance.strategies.userops import user_operations
 from conformance.suites.account._support import (
     bootstrap_call,
@@ -19,27 +18,53 @@ from conformance.suites.account._support import (
     need_entry_point,
     need_owner_path,
 )
-from conformance.targets.account_abi import GET_USER_OP_HASH, encode_function
-from conformance.targets.account_world import BINDING_KEY, OTHER_KEY, AccountWorld
+from conformance.targets.account_abi import GET_USER_OP_HASH, encode_function, error_name
+from conformance.targets.account_world import (
+    BINDING_KEY,
+    OTHER_KEY,
+    AccountWorld,
+    HandleOpsResult,
+)
 
 NEW_WG_KEY = b"\x77" * 32
 
 
-def _register_through_entry_point(world: AccountWorld, rule: str | None) -> bytes:
-    """The fresh member's bootstrap, sponsored and signed by the binding key, lands (else a
-    FAIL of ``rule``, or when None a SKIP: the flow after it cannot be judged)."""
+def _outcome(result: HandleOpsResult) -> str:
+    """What handleOps did with one operation, in words: the EntryPoint's FailedOp reason (and
+    the account's revert error), the execution's revert error, or that it landed."""
+    if result.failed is not None:
+        inner = f", inner revert {error_name(result.failed.inner)}" if result.failed.inner else ""
+        return f"FailedOp {result.failed.reason!r}{inner}"
+    if not result.observation.success:
+        return f"handleOps {result.observation.describe()[:160]} (no FailedOp)"
+    if not result.events:
+        return "no UserOperationEvent"
+    if not result.events[0].success:
+        reasons = [error_name(r) for r in result.revert_reasons] or ["(no revert reason)"]
+        return f"executed and reverted: {', '.join(str(r) for r in reasons)}"
+    return "landed"
+
+
+def _register_through_entry_point(world: AccountWorld, rule: str, *,
+                                  judged: bool = True) -> UserOperation:
+    """The fresh member's bootstrap, sponsored and signed by the binding key, lands through
+    handleOps; else a FAIL of ``rule`` (this flow is the rule's end-to-end proof), or, when
+    the registration is only the set-up of what ``rule`` judges (``judged=False``), an ERROR:
+    the rule could not be judged."""
     member = world.fresh
     nonce = world.nonce_of(member)
     op = world.sign(world.user_op(member, bootstrap_call(world, member, BINDING_KEY),
                                   nonce=nonce, sponsored=True), BINDING_KEY)
     result = world.handle_ops(op)
-    if result.failed is not None or not result.events or not result.events[0].success:
-        if rule is None:
-            pytest.skip(f"the bootstrap did not land ({result.failed}): not judged (see AT-020)")
-        fail(world, rule, f"the bootstrap operation did not land: handleOps "
-             f"{result.observation.describe()}, failed {result.failed}, events {result.events}",
-             op=op)
-    return member
+    landed = _outcome(result)
+    if landed != "landed" and not judged:
+        raise TargetError(f"{rule} not judged: the fresh member's valid bootstrap did not land "
+                          f"through handleOps ({landed}); AT-020 judges that")
+    if landed != "landed":
+        fail(world, rule, f"the fresh member's valid bootstrap (registration) operation, "
+             f"sponsored and signed by the binding key, did not land through handleOps: "
+             f"{landed}", op=op)
+    return op
 
 
 def _publish(world: AccountWorld, member: bytes, key: int, nonce: int):
@@ -53,11 +78,11 @@ def _publish(world: AccountWorld, member: bytes, key: int, nonce: int):
 def test_fresh_member_registers_in_one_sponsored_operation(world: AccountWorld,
                                                            observe: Observer) -> None:
     """Bootstrap through handleOps: the member is registered and the derived key is its owner
-    (a later operation it signs validates)."""
+    (a later operation it signs validates; not judged when no owner's operation validates)."""
     need_entry_point(world)
-    need_owner_path(world)
     observe.case()
-    member = _register_through_entry_point(world, None)
+    member = _register_through_entry_point(world, "AT-020").sender
+    need_owner_path(world)
     (registered, _member_id) = world.read(world.cluster, "memberOf(address)", member,
                                           returns=["bool", "bytes32"])
     observe.case()
@@ -72,17 +97,17 @@ def test_owner_operations_land_with_getnonce(world: AccountWorld, observe: Obser
     """After the bootstrap, operations signed by the owner land one after the other with the
     nonce EntryPoint.getNonce(sender, 0) gives; one signed by another key fails AA24."""
     need_entry_point(world)
-    member = _register_through_entry_point(world, None)
+    observe.case()
+    member = _register_through_entry_point(world, "AC-012").sender
     for step in range(3):
         nonce = world.nonce_of(member)
         observe.case()
         if nonce != step + 1:
             fail(world, "AC-012", f"getNonce(sender, 0) = {nonce} after {step + 1} operations")
         op = _publish(world, member, BINDING_KEY, nonce)
-        result = world.handle_ops(op)
-        if result.failed is not None or not result.events[0].success:
-            fail(world, "AC-012", f"owner operation {step + 1} did not land: {result.failed} "
-                 f"{result.observation.describe()}", op=op)
+        landed = _outcome(world.handle_ops(op))
+        if landed != "landed":
+            fail(world, "AC-012", f"owner operation {step + 1} did not land: {landed}", op=op)
     observe.case()
     wrong = _publish(world, member, OTHER_KEY, world.nonce_of(member))
     result = world.handle_ops(wrong)
@@ -95,13 +120,16 @@ def test_owner_operations_land_with_getnonce(world: AccountWorld, observe: Obser
 def test_replayed_operation_fails_aa25(world: AccountWorld, observe: Observer) -> None:
     """Replaying an executed operation (the bootstrap, then an owner operation) fails AA25."""
     need_entry_point(world)
-    member = world.fresh
-    bootstrap = world.sign(world.user_op(member, bootstrap_call(world, member, BINDING_KEY),
-                                         sponsored=True), BINDING_KEY)
-    if world.handle_ops(bootstrap).failed is not None:
-        pytest.skip("the bootstrap did not land: not judged (see AT-020)")
+    observe.case()
+    bootstrap = _register_through_entry_point(world, "AC-016", judged=False)
+    member = bootstrap.sender
     later = _publish(world, member, BINDING_KEY, world.nonce_of(member))
-    world.handle_ops(later)
+    observe.case()
+    landed = _outcome(world.handle_ops(later))
+    if landed != "landed":
+        raise TargetError(f"AC-016 not judged: the owner's first operation after the bootstrap "
+                          f"(nonce {later.nonce}) did not land ({landed}), so there is nothing "
+                          "to replay; AC-012 judges that")
     for op in (bootstrap, later):
         observe.case()
         result = world.handle_ops(op)

@@ -9,14 +9,13 @@ signer is the account's owner), so only the cluster's gate can stop the call.
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.engine.checks import Observer, rules
+from conformance.engine.checks import Observer, TargetError, rules
 from conformance.protocol.calldata import encode_execute
 from conformance.suites.account._support import examples, fail, need_entry_point
-from conformance.targets.account_abi import encode_function
+from conformance.targets.account_abi import encode_function, error_name
 from conformance.targets.account_world import OWNER_KEY, STRANGER_KEY, AccountWorld
 
 _WORD = b"\x5a" * 32
@@ -48,12 +47,23 @@ def _sponsored(world: AccountWorld, member: bytes, key: int, inner: bytes, nonce
 
 def _must_not_land(world: AccountWorld, rule: str, member: bytes, key: int, inner: bytes,
                    what: str) -> None:
-    """handleOps runs the op; its execution must fail (UserOperationEvent success = false)."""
+    """handleOps runs the op; its execution must fail (UserOperationEvent success = false).
+    The op is validly signed by the account's owner and sponsored: when it does not even pass
+    validation the gate was never reached, so ``rule`` cannot be judged here (an ERROR naming
+    the EntryPoint's reason; the owner path's own rules, AC-012, judge that failure)."""
     op = _sponsored(world, member, key, inner, world.nonce_of(member))
     result = world.handle_ops(op)
-    if result.failed is not None or not result.events:
-        pytest.skip(f"not judged: {what} did not pass validation (handleOps "
-                    f"{result.observation.describe()[:120]}; see AC-012)")
+    failed = result.failed
+    if failed is not None or not result.events:
+        if failed is None:
+            reason = f"handleOps {result.observation.describe()[:160]}, no UserOperationEvent"
+        else:
+            reason = f"FailedOp {failed.reason!r}"
+            if failed.inner:
+                reason += f", inner revert {error_name(failed.inner)}"
+        raise TargetError(f"{rule} not judged: the cluster's gate was not reached: {what} from "
+                          f"0x{member.hex()}, validly signed by its owner and sponsored, failed "
+                          f"before execution: {reason}")
     if result.events[0].success:
         fail(world, rule, f"{what} sent by 0x{member.hex()} executed successfully; the cluster's "
              "gate must revert it", op=op)

@@ -1,5 +1,6 @@
 """The owner path and what a signature binds: with the owner set only the owner validates; an
-operation signed for another chain, EntryPoint or paymaster field set does not
+operation signed for another chain, EntryPoint or paymaster field set does not, nor one signed
+for the chain the account was deployed on once the chain id has changed
 (PROTOCOL.md §2, §6 step 4; AC-012, AC-015, UO-010)."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
-from conformance.protocol.userop import ENTRY_POINT_V07, pack, user_op_hash
+from conformance.protocol.calldata import encode_execute
+from conformance.protocol.userop import ENTRY_POINT_V07, UserOperation, pack, user_op_hash
 from conformance.strategies.keys import KEY_POOL
 from conformance.suites.account._support import (
     bootstrap_call,
@@ -19,6 +21,7 @@ from conformance.suites.account._support import (
 )
 from conformance.targets.account_abi import GET_USER_OP_HASH, encode_function
 from conformance.targets.account_world import BINDING_KEY, OWNER_KEY, AccountWorld
+from conformance.targets.evm.backend import MAX_CHAIN_ID, BackendError
 
 _KEYS = st.sampled_from(sorted({*KEY_POOL, OWNER_KEY}))
 
@@ -69,6 +72,42 @@ def test_signatures_for_another_chain_or_entry_point_fail(
     for case in signed:
         observe.case()
         judge(world, case, ("AC-015",), blame="AC-015")
+
+
+@rules("AC-015")
+def test_signature_for_the_old_chain_fails_after_a_chain_id_change(world: AccountWorld,
+                                                                   observe: Observer) -> None:
+    """The chain id changes under the deployed world (a fork, or the same code on another
+    chain): an operation signed for the old chain, given the userOpHash of the new one, returns
+    1, and through handleOps fails AA24. Catches a chain id cached at deployment."""
+    fresh_call = bootstrap_call(world, world.fresh, BINDING_KEY)
+    signed = [world.sign(world.user_op(world.owned, b"\x01"), OWNER_KEY),
+              world.sign(world.user_op(world.fresh, fresh_call), BINDING_KEY)]
+    landing = None
+    if world.entry_point_missing is None:
+        call = encode_execute(world.recorder, 0, b"\x01")
+        op = world.user_op(world.owned, call, nonce=world.nonce_of(world.owned), sponsored=True)
+        landing = world.sign(op, OWNER_KEY)
+    with world.isolated():
+        world.set_chain_id(world.chain_id % MAX_CHAIN_ID + 1)
+        for op in signed:
+            observe.case()
+            judge(world, op, ("AC-015",), blame="AC-015")
+        if landing is not None:
+            observe.case()
+            _require_replay_refused(world, landing)
+
+
+def _require_replay_refused(world: AccountWorld, op: UserOperation) -> None:
+    """On the new chain, handleOps of ``op`` (signed for the old one) fails AA24."""
+    if _entry_point_hash(world, op) != world.op_hash(op):
+        raise BackendError(f"after set_chain_id({world.chain_id}) the EntryPoint's "
+                           "getUserOpHash is not the new chain's: the switch did not take")
+    result = world.handle_ops(op)
+    if result.failed is None or result.failed.code != "AA24":
+        fail(world, "AC-015", f"on chain {world.chain_id}, an operation signed for the previous "
+             f"chain: handleOps {result.observation.describe()[:160]} ({result.failed}); "
+             "expected FailedOp AA24 (a cross-chain replay)", op=op)
 
 
 @rules("UO-010")

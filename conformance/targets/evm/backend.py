@@ -63,8 +63,8 @@ class EvmBackend(Protocol):
 
     ``call`` runs like ``eth_call``: it may execute state-changing code, but nothing persists.
     ``transact`` persists its effects and never raises on revert. ``snapshot`` returns an id;
-    ``revert(id)`` restores the state (code, balances, storage, timestamp) of that moment and
-    spends that id and every later one.
+    ``revert(id)`` restores the state (code, balances, storage, timestamp, chain id) of that
+    moment and spends that id and every later one.
     """
 
     @property
@@ -129,6 +129,11 @@ class EvmBackend(Protocol):
         """Make following calls and transactions see ``block.timestamp == ts``."""
         ...
 
+    def set_chain_id(self, chain_id: int) -> None:
+        """Make following calls and transactions see ``block.chainid == chain_id``, state kept
+        (a fork, or the same deployment on another chain: AC-015)."""
+        ...
+
     def close(self) -> None:
         """Release the backend's resources (idempotent)."""
         ...
@@ -159,6 +164,21 @@ class ClosingContext:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+MAX_CHAIN_ID = 2**64 - 1
+"""The largest chain id both backends accept (revm and anvil keep it in a u64)."""
+
+
+def require_chain_id(chain_id: int) -> int:
+    """Return ``chain_id`` if it is an int in 1..MAX_CHAIN_ID, else raise ``ValueError``."""
+    if (
+        isinstance(chain_id, bool)
+        or not isinstance(chain_id, int)
+        or not (1 <= chain_id <= MAX_CHAIN_ID)
+    ):
+        raise ValueError(f"chain_id={chain_id!r}: must be an int in 1..2**64-1")
+    return chain_id
 
 
 def require_address(value: bytes, name: str = "address") -> bytes:

@@ -28,6 +28,15 @@ tests/integration/test_evm_backends.py):
   leaves no warmth behind (it runs inside a checkpoint). Use ``RpcBackend`` for exact gas.
 - ``message_call`` does not bump the sender's nonce (a deployment does); the basefee and gas
   price are 0.
+- The chain id lives in the EVM's ``CfgEnv``, which pyrevm cannot change once built.
+  ``set_chain_id`` therefore builds a new EVM with the new chain id and copies the whole state
+  into it: every account (``journal_state`` and ``db_accounts``: balance, nonce, exact code) and
+  every storage slot. pyrevm has no API listing an account's slots; their keys are read from
+  ``journal_str`` (revm's ``Debug`` of the journaled state, where every slot this backend ever
+  wrote or read lives, as nothing is ever finalised) and cross-checked against
+  ``journal_state``. The old EVM is kept while a snapshot taken on it is open: ``revert`` to
+  it switches back (chain id and state as they were). The copied slots count as written in
+  the new EVM's journal (original value 0), so SSTORE gas after a switch is approximate.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from conformance.targets.evm.backend import (
     ClosingContext,
     DeploymentError,
     Log,
+    require_chain_id,
 )
 from conformance.targets.evm.deployer import CREATE2_DEPLOYER_ADDRESS, CREATE2_DEPLOYER_RUNTIME
 
@@ -64,6 +74,9 @@ _KECCAK_EMPTY = keccak(b"")
 _ZERO = "0x" + "00" * 20
 _REVERT = re.compile(r"Revert \{ gas_used: (\d+), output: 0x([0-9a-fA-F]*) \}")
 _HALT = re.compile(r"Halt \{ reason: (.*), gas_used: (\d+) \}")
+_STATE_ACCOUNT = re.compile(r"(0x[0-9a-fA-F]{40}): Account \{ info: ")
+_STATE_SLOT = re.compile(r"(\d+): StorageSlot \{")
+_STATE_END = "}, transient_storage: {"
 
 
 def _hex(address: bytes) -> str:
@@ -86,6 +99,20 @@ def _code_hash(info: AccountInfo) -> bytes:
     return bytes(info.code_hash or _KECCAK_EMPTY)
 
 
+def _state_slots(journal: str) -> dict[str, list[int]]:
+    """Storage slot keys per account (lower-case 0x address) in pyrevm's ``journal_str``."""
+    end = journal.find(_STATE_END)
+    if not journal.startswith("JournaledState { state: {") or end < 0:
+        raise BackendError(f"pyrevm journal_str has an unexpected form: {journal[:120]!r}")
+    accounts = list(_STATE_ACCOUNT.finditer(journal, 0, end))
+    slots: dict[str, list[int]] = {}
+    for index, match in enumerate(accounts):
+        stop = accounts[index + 1].start() if index + 1 < len(accounts) else end
+        keys = _STATE_SLOT.findall(journal, match.end(), stop)
+        slots[match[1].lower()] = [int(key) for key in keys]
+    return slots
+
+
 def _failure(exc: RuntimeError) -> CallResult:
     """A revert or halt as a result; anything else (a refused transaction) is a harness fault."""
     text = str(exc)
@@ -105,6 +132,8 @@ class _Frame:
     snapshot_id: int | None
     checkpoint: JournalCheckpoint
     timestamp: int
+    evm: EVM
+    chain_id: int
     undo: list[tuple[str, AccountInfo]] = field(default_factory=list)
 
 
@@ -117,11 +146,11 @@ class PyrevmBackend(ClosingContext):
         revm_spec = SPECS.get(spec.upper())
         if revm_spec is None:
             raise ValueError(f"spec={spec!r}: must be one of {sorted(SPECS)}")
-        self._chain_id = chain_id
+        self._chain_id = require_chain_id(chain_id)
         self._spec = spec.upper()
+        self._revm_spec = revm_spec
         self._timestamp = timestamp
-        env = Env(cfg=CfgEnv(chain_id=chain_id), block=self._block_env())
-        self._evm = EVM(env=env, spec_id=revm_spec, gas_limit=DEFAULT_GAS_LIMIT)
+        self._evm = self._new_evm(chain_id)
         self._frames: list[_Frame] = []
         self._next_snapshot = 1
         self._dirty = True
@@ -149,6 +178,52 @@ class PyrevmBackend(ClosingContext):
         """Set ``block.timestamp`` for what follows (any value, also backwards)."""
         self._timestamp = ts
         self._evm.set_block_env(self._block_env())
+
+    def _new_evm(self, chain_id: int) -> EVM:
+        env = Env(cfg=CfgEnv(chain_id=chain_id), block=self._block_env())
+        return EVM(env=env, spec_id=self._revm_spec, gas_limit=DEFAULT_GAS_LIMIT)
+
+    def set_chain_id(self, chain_id: int) -> None:
+        """Run what follows with ``chain_id`` (CHAINID), on a new EVM holding a copy of the
+        whole state; a snapshot taken before goes back to the old EVM and chain id."""
+        require_chain_id(chain_id)
+        if chain_id == self._chain_id:
+            return
+        accounts = self._dump_state()
+        evm = self._new_evm(chain_id)
+        for address, (info, slots) in accounts.items():
+            evm.insert_account_info(address, info)
+            if slots:
+                evm.basic(address)
+                for slot, value in slots.items():
+                    evm.insert_account_storage(address, slot, value)
+        self._evm, self._chain_id = evm, chain_id
+        self._dirty = True
+
+    def _dump_state(self) -> dict[str, tuple[AccountInfo, dict[int, int]]]:
+        """Every account's info (exact code) and non-zero slots; the EVM is left as it was."""
+        evm = self._evm
+        loaded = {address.lower() for address in evm.journal_state}
+        slots = _state_slots(evm.journal_str)
+        if set(slots) != loaded:
+            raise BackendError(
+                f"pyrevm journal_str lists {len(slots)} accounts, journal_state {len(loaded)}"
+            )
+        checkpoint = evm.snapshot()
+        try:
+            addresses = sorted(loaded | {a.lower() for a in evm.db_accounts})
+            return {a: self._copy_account(a, slots.get(a, [])) for a in addresses}
+        finally:
+            evm.revert(checkpoint)
+
+    def _copy_account(self, address: str, keys: list[int]) -> tuple[AccountInfo, dict[int, int]]:
+        """``address``'s info with its exact code, and its non-zero slots among ``keys``."""
+        info = self._evm.basic(address)
+        code_hash = _code_hash(info)
+        code = None if code_hash == _KECCAK_EMPTY else self._runtime_code(address, code_hash)
+        values = {key: int(self._evm.storage(address, key)) for key in keys}
+        nonzero = {key: value for key, value in values.items() if value}
+        return _account(info.balance, info.nonce, None, code), nonzero
 
     def _block_env(self) -> BlockEnv:
         return BlockEnv(
@@ -272,7 +347,7 @@ class PyrevmBackend(ClosingContext):
         info = self._evm.basic(address)
         if self._frames:
             if self._dirty:
-                self._frames.append(_Frame(None, self._evm.snapshot(), self._timestamp))
+                self._frames.append(self._frame(None))
                 self._dirty = False
             self._frames[-1].undo.append((address, info))
         return info
@@ -323,9 +398,12 @@ class PyrevmBackend(ClosingContext):
         """Open a checkpoint; its id."""
         snapshot_id = self._next_snapshot
         self._next_snapshot += 1
-        self._frames.append(_Frame(snapshot_id, self._evm.snapshot(), self._timestamp))
+        self._frames.append(self._frame(snapshot_id))
         self._dirty = False
         return snapshot_id
+
+    def _frame(self, snapshot_id: int | None) -> _Frame:
+        return _Frame(snapshot_id, self._evm.snapshot(), self._timestamp, self._evm, self._chain_id)
 
     def revert(self, snapshot_id: int) -> None:
         """Undo everything since ``snapshot_id`` (spending it and later ones)."""
@@ -335,9 +413,10 @@ class PyrevmBackend(ClosingContext):
         index = ids.index(snapshot_id)
         while len(self._frames) > index:
             frame = self._frames.pop()
-            self._evm.revert(frame.checkpoint)
+            frame.evm.revert(frame.checkpoint)
             for address, info in reversed(frame.undo):
-                self._evm.insert_account_info(address, info)
+                frame.evm.insert_account_info(address, info)
+        self._evm, self._chain_id = frame.evm, frame.chain_id
         self._dirty = True
         self.set_timestamp(frame.timestamp)
 

@@ -21,6 +21,9 @@ operation is done, as checked against anvil 1.7.1:
   that timestamp. anvil cannot go back in time, except by ``revert`` to an older snapshot.
 - ``snapshot``/``revert`` are ``evm_snapshot``/``evm_revert`` (reverting spends the id and later
   ones; anvil answers ``false`` for an unknown id, raised here as a ``BackendError``).
+- ``set_chain_id`` is ``anvil_setChainId`` (state kept; ``eth_chainId`` and CHAINID follow).
+  ``evm_revert`` does not restore the chain id, so each snapshot remembers it and ``revert``
+  sets it back.
 
 Transport faults and JSON-RPC errors raise ``BackendError`` naming the method.
 """
@@ -40,6 +43,7 @@ from conformance.targets.evm.backend import (
     ClosingContext,
     DeploymentError,
     Log,
+    require_chain_id,
 )
 
 _METHOD_NOT_FOUND = -32601
@@ -100,6 +104,7 @@ class RpcBackend(ClosingContext):
         self._timeout = timeout
         self._sync = True
         self._ids = itertools.count(1)
+        self._snapshot_chain: dict[int, int] = {}
         self._client = httpx.Client(timeout=timeout, headers={"content-type": "application/json"})
         try:
             self._chain_id = int(self.request("eth_chainId", []), 16)
@@ -139,8 +144,13 @@ class RpcBackend(ClosingContext):
 
     @property
     def chain_id(self) -> int:
-        """The node's chain id (``eth_chainId`` at construction)."""
+        """The node's chain id (``eth_chainId`` at construction, then ``set_chain_id``)."""
         return self._chain_id
+
+    def set_chain_id(self, chain_id: int) -> None:
+        """``anvil_setChainId``: what follows runs with ``block.chainid == chain_id``."""
+        self.request("anvil_setChainId", [require_chain_id(chain_id)])
+        self._chain_id = chain_id
 
     def _tx(self, to: bytes | None, data: bytes, sender: bytes, value: int, gas: int | None):  # type: ignore[no-untyped-def]
         tx = {
@@ -243,13 +253,21 @@ class RpcBackend(ClosingContext):
         return int(self.request("eth_getStorageAt", [_address(address), hex(slot), "latest"]), 16)
 
     def snapshot(self) -> int:
-        """``evm_snapshot``."""
-        return int(self.request("evm_snapshot", []), 16)
+        """``evm_snapshot`` (the chain id of the moment is remembered for ``revert``)."""
+        snapshot_id = int(self.request("evm_snapshot", []), 16)
+        self._snapshot_chain[snapshot_id] = self._chain_id
+        return snapshot_id
 
     def revert(self, snapshot_id: int) -> None:
-        """``evm_revert`` (``BackendError`` when the node does not know the id)."""
+        """``evm_revert``, then the chain id of the snapshot back (``BackendError`` when the
+        node does not know the id)."""
         if self.request("evm_revert", [hex(snapshot_id)]) is not True:
             raise BackendError(f"evm_revert: snapshot_id={snapshot_id} unknown or already reverted")
+        chain_id = self._snapshot_chain.get(snapshot_id)
+        for spent in [i for i in self._snapshot_chain if i >= snapshot_id]:
+            del self._snapshot_chain[spent]
+        if chain_id is not None and chain_id != self._chain_id:
+            self.set_chain_id(chain_id)
 
     @property
     def timestamp(self) -> int:
