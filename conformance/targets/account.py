@@ -200,15 +200,20 @@ def _clone_maker(code: bytes) -> Any:
 
 def _install_target(world: AccountWorld, target: AccountTarget,
                     contracts: dict[str, ContractArtifact], reference_impl: bytes) -> None:
-    """Choose how members of the account under test are made; record its identity."""
+    """Choose how members of the account under test are made; record its identity: the
+    keccak of the creation code as supplied (stable across deployments and backends) and of the
+    runtime code as deployed (immutables such as UUPS's own address make it differ per
+    deployment), or the deployed code's hash for ``--rpc``."""
     backend, info = world.backend, world.target_info
     if target.kind == "reference":
         world.make_member = _factory_maker
         world.upgrade_target = world.deploy(_member_impl_code(contracts, world))
         implementation = reference_impl
+        info["creation_code_keccak"] = "0x" + keccak(contracts["ClusterMember"].bytecode).hex()
     elif target.kind == "artifact":
         artifact = load_account_artifact(str(target.artifact))
         info["contract"] = artifact.name
+        info["creation_code_keccak"] = "0x" + keccak(artifact.bytecode).hex()
         types, values = constructor_arguments(artifact, entry_point=world.entry_point,
                                               cluster=world.cluster,
                                               multi_attestor=world.multi_attestor)

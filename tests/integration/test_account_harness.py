@@ -203,6 +203,7 @@ def test_failure_record_replays(tmp_path: Path) -> None:
     failure = next(r for r in results.results if r.rule_id == "AC-010").failures[0]
     assert results.target["mutant"] == "zero-signer-accepted"
     assert len(results.target["runtime_code_keccak"]) == 66  # the identity is the code hash
+    assert len(results.target["creation_code_keccak"]) == 66
     record = failure.minimal_input
     assert record["userOperation"]["callData"] == record["callData"]
     text = replay_account_failure(record)
