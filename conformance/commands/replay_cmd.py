@@ -6,8 +6,10 @@ each step did. A webhook failure's request is rebuilt from the failure's
 ``minimal_input.request`` with this environment's secrets (the variables the profile names);
 a Pimlico request is re-signed with a fresh timestamp. ``--url`` sends it to a running
 webhook; ``--reference`` (optionally ``--mutant``) starts the bundled one on a fresh standard
-chain — the recorded case's chain state (fresh addresses) is then not there, so its answer
-shows the route's behaviour, not the verdict.
+chain — the recorded case's chain state (fresh addresses) is then not there, unless the record
+names it (``chain``: member senders), so its answer may show the route's behaviour, not the
+verdict. A request recorded under a variant (another key
+derivation or secret prefix, WH-057) is signed, and the reference launched, the same way.
 Webhook: exit 1 when the answer is still outside the recorded expectation, 0 when it conforms.
 """
 
@@ -80,7 +82,7 @@ def conforms(answer_status: int, answer_json: Any, expected: list[dict[str, Any]
 def replay_command(args: argparse.Namespace) -> int:
     from conformance.profiles import load_profile
     from conformance.suites.webhook.reproduce import RecordedRequest
-    from conformance.targets.webhook_replay import replay_target
+    from conformance.targets.webhook_replay import replay_target, variant_derivation
 
     doc = load_results(Path(args.results))
     rule_id, failure = pick_failure(doc, args.rule, args.index)
@@ -91,15 +93,18 @@ def replay_command(args: argparse.Namespace) -> int:
     record = RecordedRequest.from_json(minimal["request"])
     if not args.url and not args.reference:
         raise UsageError("say where to replay: --url URL or --reference")
-    with replay_target(profile, url=args.url, mutant=args.mutant,
-                       environ=os.environ) as (target, secrets):
+    derivation = variant_derivation(profile, record.variant)
+    with replay_target(profile, url=args.url, mutant=args.mutant, environ=os.environ,
+                       variant=record.variant, chain=record.chain) as (target, secrets):
         request = record.build(token=secrets.token if secrets else None,
                                secret=secrets.hmac_secret if secrets else None,
-                               derivation=profile.webhook.key_derivation.value)
+                               derivation=derivation.value)
         answer = target.send(request)
     print(f"rule:     {rule_id} — {failure.get('message', '')}")
     print(f"request:  {record.method} {record.path}{'?' + record.query if record.query else ''}"
           f" ({len(record.body)} bytes{', re-signed now' if record.signing else ''})")
+    if record.variant:
+        print(f"variant:  {', '.join(f'{k}={v}' for k, v in sorted(record.variant.items()))}")
     print(f"answer:   {answer.describe(300)}")
     print(f"expected: {minimal.get('expected', '(not recorded)')}")
     verdict = conforms(answer.status, answer.json, minimal.get("expected_answers", []))

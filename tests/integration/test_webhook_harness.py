@@ -8,7 +8,9 @@ to the golden vector by the protocol tests), stale deployments are a starlette a
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -28,7 +30,13 @@ from conformance.peers.kv import KvPeer
 from conformance.profiles import load_profile
 from conformance.protocol.webhook_wire import KeyDerivation, derive_hmac_key
 from conformance.suites.webhook.harness import token_reading
-from conformance.suites.webhook.reproduce import RecordedRequest, Signing, curl_command
+from conformance.suites.webhook.reproduce import (
+    RecordedRequest,
+    Signing,
+    body_file_name,
+    curl_command,
+    reproducer,
+)
 from conformance.targets.launcher import free_port
 from conformance.targets.webhook import (
     LaunchedWebhook,
@@ -160,6 +168,61 @@ def test_curl_reproducer_names_secrets_never_values() -> None:
     assert "re-sign" in curl_command(signed, base_url="http://h", token_env="T", secret_env="S")
     again = RecordedRequest.from_json(json.loads(json.dumps(signed.to_json())))
     assert again.signing == signed.signing and again.body == b"{}"
+
+
+def _run_shell(text: str, env: dict[str, str], cwd: Path) -> tuple[int, object]:
+    """Run a reproducer with bash; (HTTP status, JSON body or None) of curl's -i output."""
+    done = subprocess.run(["bash", "-euc", text], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    head, _, body = done.stdout.replace("\r\n", "\n").partition("\n\n")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    return int(head.split()[1]), parsed
+
+
+def test_curl_reproducers_run_against_the_reference(reference: tuple[LaunchedWebhook, str],
+                                                    tmp_path: Path) -> None:
+    """The shell reproducers work as printed: a signed Pimlico request is signed when it runs
+    (from the secret's variable, fresh timestamp), a body over 8 KB is read from the file
+    written next to results.json, or extracted from results.json by its digest."""
+    webhook, token = reference
+    settings = PROFILE.webhook
+    secret = webhook.env[settings.hmac_secret_env]
+    env = {"PATH": os.environ["PATH"], settings.token_env: token,
+           settings.hmac_secret_env: secret, "WEBHOOK_URL": webhook.url}
+    big = b'{"userOperation":{"sender":"0x12","callData":"0x"},"pad":"' + b"a" * 20_000 + b'"}'
+    cases = [
+        (RecordedRequest("POST", "/pimlico", "", b"not json", signing=Signing(offset=-10)),
+         (200, {"sponsor": False})),
+        (RecordedRequest("POST", "/pimlico", "", b"[]", signing=Signing(signed_body=b"{}")),
+         (401, {"error": "unauthorized"})),
+        (RecordedRequest("POST", "/pimlico", "", b"[]", signing=Signing(derivation="base58")),
+         (401, {"error": "unauthorized"})),
+        (RecordedRequest("POST", "/pimlico", "", b"[" + b" " * 9000 + b"]", signing=Signing()),
+         (200, {"sponsor": False})),
+        (RecordedRequest("POST", "/", "token={token}", big), (400, None)),
+    ]
+    for record, (status, body) in cases:
+        text = reproducer(record, base_url="http://127.0.0.1:1", token_env=settings.token_env,
+                          secret_env=settings.hmac_secret_env, rule="WH-054",
+                          report_dir=tmp_path)
+        assert secret not in text and token not in text
+        got_status, got_body = _run_shell(text, env, tmp_path)
+        assert got_status == status, text
+        assert body is None or got_body == body
+    written = tmp_path / body_file_name(cases[-1][0], "WH-054")
+    assert written.read_bytes() == big
+    written.unlink()
+    failure = {"message": "m", "minimal_input": {"request": cases[-1][0].to_json()}}
+    (tmp_path / "results.json").write_text(json.dumps(
+        {"results": [{"rule_id": "WH-009", "failures": [failure]}]}))
+    text = curl_command(cases[-1][0], base_url=webhook.url, token_env=settings.token_env,
+                        secret_env=settings.hmac_secret_env)
+    assert "results.json" in text and not written.exists()
+    assert _run_shell(text, env, tmp_path)[0] == 400
 
 
 @pytest.mark.parametrize(("query", "expected"), [

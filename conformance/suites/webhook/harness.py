@@ -42,8 +42,8 @@ from conformance.suites.webhook import cases
 from conformance.suites.webhook.reproduce import (
     RecordedRequest,
     Signing,
-    curl_command,
     render_query,
+    reproducer,
 )
 from conformance.targets.webhook import (
     LaunchedWebhook,
@@ -345,10 +345,12 @@ class Harness:
         if expectation is not None:
             minimal["expected_answers"] = [{"status": e.status, "body": e.body}
                                            for e in expectation.answers]
-        reproducer = curl_command(record, base_url=self.url, token_env=self.settings.token_env,
-                                  secret_env=self.settings.hmac_secret_env)
+        command = reproducer(record, base_url=self.url, token_env=self.settings.token_env,
+                             secret_env=self.settings.hmac_secret_env, rule=rule,
+                             report_dir=self.log_dir.parent,
+                             derivation=self.settings.key_derivation.value)
         return CheckFailure(rule, self.scrub(message), minimal_input=minimal,
-                            reproducer=reproducer)
+                            reproducer=self.scrub(command))
 
     def scrub(self, text: str) -> str:
         """``text`` with this run's secrets replaced by their variable names."""

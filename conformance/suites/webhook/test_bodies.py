@@ -3,22 +3,35 @@
 Not JSON → 400 (WH-005); JSON of the wrong shape → 400 (WH-006); a sender that is not a 20-byte
 address → 400 (WH-007); a chainId of another type, without ``0x`` or with non-hex digits → 400
 (WH-008); and nothing malformed — deep nesting, huge numbers, non-UTF-8, multi-megabyte
-bodies — ever draws a 5xx (WH-009). Each request carries the right token.
+bodies — ever draws a 5xx (WH-009). Each request carries the right token. The same extreme
+family, as correctly signed events to ``POST /pimlico`` (pimlico), must draw §5's answer
+there: 200 {"sponsor":false} (unparsable: WH-054; parsed, from a sender that is no member:
+WH-047), never a 5xx (WH-009); over 1 MiB, where §5 pins no answer, only a 5xx is judged.
+A failure's body over 8 KB is written next to results.json.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
+from conformance.oracle.webhook import expect_pimlico
+from conformance.protocol.selectors import EXECUTE
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
+from conformance.suites.webhook.reproduce import Signing
 
 SENDER = bytes.fromhex("5e" * 20)
+UNPINNED_BODY_BYTES = 1 << 20
+"""Over this size §5 pins no answer: PROTOCOL.md names no body limit, so a webhook may refuse to
+read a multi-megabyte body (the reference answers 400 on POST / and, unable to verify what it
+did not read, 401 on POST /pimlico); only a 5xx is judged there (WH-009)."""
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                          st.text(max_size=20))
 JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(
@@ -74,7 +87,7 @@ def _shapes(wh: Harness) -> list[Any]:
         {"userOperation": {"sender": sender}, "chainId": chain},
         {"userOperation": {"sender": 12, "callData": call}, "chainId": chain},
         {"userOperation": {"sender": None, "callData": call}, "chainId": chain},
-        {"userOperation": {"sender": sender, "callData": "b61d27f6"}, "chainId": chain},
+        {"userOperation": {"sender": sender, "callData": EXECUTE.selector.hex()}, "chainId": chain},
         {"userOperation": {"sender": sender, "callData": "0xzz"}, "chainId": chain},
         {"userOperation": {"sender": sender, "callData": 1234}, "chainId": chain},
         {"userOperation": {"sender": sender, "callData": ["0x"]}, "chainId": chain},
@@ -156,19 +169,34 @@ def test_generated_unprefixed_chain_ids_are_400(wh: Harness, observe: Observer,
     _post(wh, "WH-008", cases.alchemy(SENDER, _call(wh), chain_id), observe)
 
 
-def _big_bodies(wh: Harness) -> list[bytes]:
-    call = _call(wh)
-    valid = json.loads(cases.alchemy(SENDER, call, wh.chain_hex()))
+def _extremes(valid: dict[str, Any], chain_key: bytes) -> list[bytes]:
+    """Deep nesting (alone and beside a valid body), a huge number, 5000 chainId digits, a 3 MB
+    string, a non-UTF-8 byte and a BOM, built from the ``valid`` body whose chainId is
+    ``chain_key``."""
     deep = b"[" * 100_000 + b"]" * 100_000
-    nested_op = cases.dumps({**valid, "extra": "PLACEHOLDER"}).replace(
+    nested = cases.dumps({**valid, "extra": "PLACEHOLDER"}).replace(
         b'"PLACEHOLDER"', b"[" * 5000 + b"]" * 5000)
     huge_number = cases.dumps({**valid, "nonce": 1}).replace(b'"nonce":1', b'"nonce":1e400')
-    long_digits = cases.dumps({**valid, "chainId": 1}).replace(
-        b'"chainId":1', b'"chainId":' + b"9" * 5000)
+    long_digits = cases.dumps(valid).replace(chain_key, b'"chainId":' + b"9" * 5000)
+    if long_digits == cases.dumps(valid):
+        raise ValueError(f"chain_key={chain_key!r} is not in the valid body")
     padding = cases.dumps({**valid, "padding": "a" * (3 << 20)})
-    return [deep, nested_op, huge_number, long_digits, padding,
-            cases.dumps(valid).replace(b"0x", b"0x\xff", 1), b"\xef\xbb\xbf" + cases.dumps(valid),
+    return [deep, nested, huge_number, long_digits, padding,
+            cases.dumps(valid).replace(b"0x", b"0x\xff", 1), b"\xef\xbb\xbf" + cases.dumps(valid)]
+
+
+def _big_bodies(wh: Harness) -> list[bytes]:
+    valid = json.loads(cases.alchemy(SENDER, _call(wh), wh.chain_hex()))
+    return [*_extremes(valid, b'"chainId":"%s"' % wh.chain_hex().encode()),
             cases.alchemy(SENDER, "0x" + "ab" * 300_000, wh.chain_hex())]
+
+
+def _big_events(wh: Harness) -> list[bytes]:
+    """The same family as Pimlico events from ``SENDER``, which no chain makes a member."""
+    chain = wh.profile.chain_id
+    valid = json.loads(cases.pimlico(SENDER, _call(wh), chain))
+    return [*_extremes(valid, b'"chainId":%d' % chain),
+            cases.pimlico(SENDER, "0x" + "ab" * 300_000, chain)]
 
 
 @rules("WH-009")
@@ -179,7 +207,36 @@ def test_extreme_bodies_never_5xx(wh: Harness, observe: Observer) -> None:
         observe.case()
         record, answer = wh.alchemy(body)
         if answer.status >= 500:
-            raise wh.failure("WH-009", "a malformed request drew a server error", record, answer)
+            raise wh.failure("WH-009", "a malformed request drew a server error", record,
+                           answer)
+
+
+@rules("WH-009", "WH-047", "WH-054")
+def test_extreme_events_are_sponsor_false(wh: Harness, observe: Observer) -> None:
+    """The extreme family, correctly signed, to POST /pimlico: never a 5xx, and up to
+    ``UNPINNED_BODY_BYTES`` the oracle's answer — 200 {"sponsor":false}, as the sender is no
+    member and an unparsable event is a plain denial (a paymaster retries any non-200)."""
+    if not wh.profile.has_pimlico_route:
+        pytest.skip("POST /pimlico exists only under the pimlico generation")
+    secret = wh.need_secret()
+    derivation = wh.settings.key_derivation
+    view = wh.view() if wh.peer is not None else wh.view_unknown()
+    for body in _big_events(wh):
+        observe.case()
+        now = int(time.time())
+        record, answer = wh.pimlico(body, now=now)
+        headers = Signing().headers(secret, derivation.value, body, now)
+        expectation = expect_pimlico(body, headers, route=True, secret=secret,
+                                     derivation=derivation, now=now, config=wh.policy,
+                                     view=view, cap=wh.cap_state(b""))
+        if answer.status >= 500:
+            raise wh.failure("WH-009", "a malformed event drew a server error", record,
+                           answer, expectation)
+        if len(body) > UNPINNED_BODY_BYTES:
+            continue
+        if not expectation.accepts(answer.status, answer.json):
+            rule = "WH-054" if expectation.decided_by == "unparsable" else "WH-047"
+            raise wh.failure(rule, "an extreme event", record, answer, expectation)
 
 
 @rules("WH-009")

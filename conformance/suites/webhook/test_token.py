@@ -1,4 +1,5 @@
-"""The shared token (PROTOCOL.md §5 policy step 1): WH-010 bad-token, WH-012 no chain call first.
+"""The shared token (PROTOCOL.md §5 policy step 1): WH-010 bad-token, WH-012 no chain request
+(of any method) before the token is accepted.
 
 WH-011 (constant-time comparison) is a SHOULD no HTTP observation can judge: timing over a
 network says nothing reliable about a comparison of a few dozen bytes, so no check pretends to.
@@ -13,6 +14,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
+from conformance.peers import RecordedCall
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
 
@@ -69,7 +71,9 @@ def test_constant_time_comparison_is_not_judged() -> None:
 @given(query=st.sampled_from(WRONG_QUERIES), role=st.sampled_from(["member", "path-a", "stranger"]))
 def test_no_chain_call_before_the_token(wh: Harness, observe: Observer, query: str,
                                         role: str) -> None:
-    """A request refused at step 1 makes no chain call at all (the peer's log stays empty)."""
+    """A request refused at step 1 makes no chain request at all: the peer's log stays empty
+    (any JSON-RPC method counts — ``eth_chainId`` or ``eth_blockNumber`` as much as
+    ``eth_call`` — and so does a body that is no JSON-RPC request)."""
     peer = wh.need_chain()
     wh.need_token()
     observe.case()
@@ -77,8 +81,16 @@ def test_no_chain_call_before_the_token(wh: Harness, observe: Observer, query: s
     peer.clear_log()
     body = cases.alchemy(sender, cases.execute(wh.actors.cluster), wh.chain_hex())
     record, answer = wh.alchemy(body, query=query)
-    calls = [r for r in peer.requests if r.method == "eth_call"]
+    calls = peer.requests
     if calls:
-        names = ", ".join(sorted({str(c.selector_name) for c in calls}))
-        raise wh.failure("WH-012", f"{len(calls)} chain call(s) ({names}) for a request whose "
-                         "token is not accepted", record, answer)
+        names = ", ".join(sorted({_call_name(c) for c in calls}))
+        raise wh.failure("WH-012", f"{len(calls)} chain request(s) ({names}) for a request "
+                         "whose token is not accepted", record, answer,
+                         chain_requests=[_call_name(c) for c in calls])
+
+
+def _call_name(call: RecordedCall) -> str:
+    """``eth_call isOurMember``, ``eth_chainId``, or ``(no JSON-RPC method)``."""
+    if call.method is None:
+        return "(no JSON-RPC method)"
+    return f"{call.method} {call.selector_name}" if call.selector_name else call.method
