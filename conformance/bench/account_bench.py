@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
 
-from conformance.bench.core import Benchmark, register
+from conformance.bench.core import Benchmark, lazy, register
 from conformance.profiles import load_profile
 from conformance.protocol.userop import pack, sign_user_op
 from conformance.suites.account._support import bootstrap_call, judge
@@ -108,23 +108,12 @@ def bare_call() -> Callable[[], None]:
     return body
 
 
-def _lazy(factory: Callable[[], Callable[[], None]]) -> Callable[[], None]:
-    made: list[Callable[[], None]] = []
-
-    def call() -> None:
-        if not made:
-            made.append(factory())
-        made[0]()
-
-    return call
-
-
 register(Benchmark(
     name="account-case",
     description="one judged validateUserOp case: op, EIP-191 signature, oracle, world call, judge",
     limit="sign_user_op + one bare backend.call of prebuilt validateUserOp calldata (pyrevm)",
-    bare=_lazy(bare_call),
-    measured=_lazy(measured_case),
+    bare=lazy(bare_call),
+    measured=lazy(measured_case),
     goal=0.5,
 ))
 
@@ -132,8 +121,8 @@ register(Benchmark(
     name="account-bootstrap-case",
     description="one judged bootstrap case: dstack proof (3 signatures), register call, judge",
     limit="sign_user_op + one bare backend.call of prebuilt validateUserOp calldata (pyrevm)",
-    bare=_lazy(bare_call),
-    measured=_lazy(measured_bootstrap),
+    bare=lazy(bare_call),
+    measured=lazy(measured_bootstrap),
     goal=0.5,
 ))
 

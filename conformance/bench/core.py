@@ -174,6 +174,19 @@ REGISTRY = Registry()
 """The process-wide registry ``amc bench`` reads."""
 
 
+def lazy(factory: Callable[[], Callable[[], None]]) -> Callable[[], None]:
+    """A body built by ``factory`` on its first call (a benchmark that needs a started target
+    or world costs nothing until it is measured)."""
+    made: list[Callable[[], None]] = []
+
+    def call() -> None:
+        if not made:
+            made.append(factory())
+        made[0]()
+
+    return call
+
+
 def register(bench: Benchmark) -> Benchmark:
     """Add ``bench`` to the process-wide registry (see ``REGISTRY``)."""
     return REGISTRY.register(bench)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from conformance.bench.core import Benchmark, register
+from conformance.bench.core import Benchmark, lazy, register
 from conformance.engine.config import TargetSpec
 from conformance.profiles import load_profile
 from conformance.suites.webhook import cases
@@ -90,23 +90,12 @@ def bare_post() -> Callable[[], None]:
     return body_fn
 
 
-def _lazy(factory: Callable[[], Callable[[], None]]) -> Callable[[], None]:
-    made: list[Callable[[], None]] = []
-
-    def call() -> None:
-        if not made:
-            made.append(factory())
-        made[0]()
-
-    return call
-
-
 register(Benchmark(
     name="webhook-case",
     description="one judged webhook case: body, harness send, oracle, judge (reference target)",
     limit="httpx.post of the same prebuilt body to the same reference webhook (one client)",
-    bare=_lazy(bare_post),
-    measured=_lazy(measured_case),
+    bare=lazy(bare_post),
+    measured=lazy(measured_case),
     goal=0.5,
 ))
 

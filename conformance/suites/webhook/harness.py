@@ -56,6 +56,8 @@ from conformance.targets.webhook import (
 from conformance.targets.webhook_http import Answer, HttpWebhook, WebhookRequest
 from conformance.targets.webhook_replay import scenario_for
 
+STAND_IN_SENDER = bytes.fromhex("5e" * 20)
+"""A made-up sender for requests judged before the chain is asked (token, chain id, body)."""
 NEEDS_CHAIN = "needs --launch or --reference: the suite must own the chain the webhook asks"
 NEEDS_RESTART = ("needs --launch or --reference: the suite must start the webhook with other "
                  "settings")
@@ -237,6 +239,13 @@ class Harness:
         target = self.add_cluster() if fresh_cluster else self.actors.cluster
         home = self.add_cluster() if fresh_cluster and role in ("path-a", "both") else None
         return self.add_sender(role, cluster=home), cases.execute(target)
+
+    def approvable_or_stand_in(self) -> tuple[bytes, bytes]:
+        """``approvable()`` on the suite's chain; without one (``--url``) a made-up sender
+        calling the standard cluster, for the checks whose denial comes before any chain read."""
+        if self.peer is not None:
+            return self.approvable()
+        return STAND_IN_SENDER, cases.execute(self.actors.cluster)
 
     def chain_hex(self) -> str:
         """The profile's chain id as the Alchemy body carries it."""

@@ -24,10 +24,10 @@ from conformance.engine.checks import Observer, rules
 from conformance.oracle.webhook import expect_pimlico
 from conformance.protocol.selectors import EXECUTE
 from conformance.suites.webhook import cases
-from conformance.suites.webhook.harness import Harness
+from conformance.suites.webhook.harness import STAND_IN_SENDER, Harness
 from conformance.suites.webhook.reproduce import Signing
 
-SENDER = bytes.fromhex("5e" * 20)
+SENDER = STAND_IN_SENDER
 UNPINNED_BODY_BYTES = 1 << 20
 """Over this size §5 pins no answer: PROTOCOL.md names no body limit, so a webhook may refuse to
 read a multi-megabyte body (the reference answers 400 on POST / and, unable to verify what it

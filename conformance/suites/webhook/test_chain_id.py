@@ -24,10 +24,7 @@ def _send(wh: Harness, observe: Observer, rule: str, chain_id: Any, *,
         wh.need_chain()
     wh.need_token()
     observe.case()
-    if wh.peer is not None:
-        sender, call = wh.approvable()
-    else:
-        sender, call = bytes.fromhex("5e" * 20), cases.execute(wh.actors.cluster)
+    sender, call = wh.approvable_or_stand_in()
     record, answer = wh.alchemy(cases.alchemy(sender, call, chain_id))
     wh.judge(rule, record, answer, wh.expect_alchemy(record), "wrong answer for this chainId")
 

@@ -31,10 +31,7 @@ def _deny(wh: Harness, observe: Observer, query: str) -> None:
     """A request the policy would approve, with a token that must be refused."""
     wh.need_token()
     observe.case()
-    if wh.peer is not None:
-        sender, call = wh.approvable()
-    else:
-        sender, call = bytes.fromhex("5e" * 20), cases.execute(wh.actors.cluster)
+    sender, call = wh.approvable_or_stand_in()
     record, answer = wh.alchemy(cases.alchemy(sender, call, wh.chain_hex()), query=query)
     wh.judge("WH-010", record, answer, wh.expect_alchemy(record), "the token was not refused")
 
