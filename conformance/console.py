@@ -59,6 +59,7 @@ class ProgressReporter:
 
 def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
     """The per-rule table, the failures with their reproducers, and where the reports are."""
+    _print_roots(console, run)
     table = Table(title=f"{run.component} · profile {run.profile} · seed {run.seed}")
     for column in ("rule", "level", "verdict", "cases", "statement"):
         table.add_column(column, overflow="fold")
@@ -81,6 +82,19 @@ def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
         "  ".join(f"[{_STYLE[Verdict(k)]}]{v} {k}[/]" for k, v in counts.items())
         + f"  in {run.duration_seconds:.1f} s · reports: {report_dir}"
     )
+
+
+def _print_roots(console: Console, run: RunResults) -> None:
+    """The FAILs grouped by root cause, most rules first (``report.roots``), before anything."""
+    from conformance.report.roots import format_roots_headline
+
+    roots = run.roots()
+    if not roots:
+        return
+    console.print(f"[bold red]{format_roots_headline(roots)}[/]")
+    for number, root in enumerate(roots, 1):
+        console.print(f"  {number}. {root.cause} -> {', '.join(root.rules)}",
+                      markup=False, highlight=False)
 
 
 def _first_reason(statement: str, reasons: list[str], verdict: Verdict) -> str:

@@ -48,12 +48,17 @@ class CheckFailure(AssertionError):
         *,
         minimal_input: Any = None,
         reproducer: str = "",
+        cause: str = "",
     ) -> None:
         super().__init__(f"{rule_id}: {message}")
         self.rule_id = rule_id
         self.message = message
         self.minimal_input = minimal_input
         self.reproducer = reproducer
+        self.cause = cause
+        """A short root-cause key (e.g. ``deny:chain-read-failed`` or ``revert:InvalidBootstrapCall
+        on bootstrap``): FAILs of different rules with the same key are one defect in the report
+        (``conformance.report.roots``). Empty: the report falls back to the message."""
 
 
 class Observer:

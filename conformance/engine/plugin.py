@@ -226,6 +226,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "message": exc.message,
             "minimal_input": _jsonable(exc.minimal_input),
             "reproducer": exc.reproducer,
+            "cause": getattr(exc, "cause", ""),
         }
         props.append(("amc_failure", json.dumps(failure)))
     elif exc is not None and not isinstance(exc, pytest.skip.Exception):
@@ -301,7 +302,8 @@ def outcome_from_report(report: pytest.TestReport) -> CheckOutcome | None:
         if data["rule_id"] not in rule_ids:
             reason = f"raised a failure for undeclared rule {data['rule_id']}: {data['message']}"
             return CheckOutcome(check, rule_ids, Verdict.ERROR, reason=reason, duration=duration)
-        failure = Failure(data["message"], data["minimal_input"], data["reproducer"], check)
+        failure = Failure(data["message"], data["minimal_input"], data["reproducer"], check,
+                          cause=data.get("cause", ""))
         return CheckOutcome(
             check,
             rule_ids,

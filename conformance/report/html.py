@@ -21,6 +21,7 @@ from conformance.report.json_writer import prepare
 from conformance.report.junit import format_input
 from conformance.report.model import RuleResult, RunResults
 from conformance.report.redact import Redactor
+from conformance.report.roots import format_roots_headline
 
 HTML_FILE = "report.html"
 TEMPLATE = "report.html.j2"
@@ -84,6 +85,8 @@ def _context(run: RunResults) -> dict[str, Any]:
         "summary": run.summary(),
         "exit_code": run.exit_code(),
         "rules": [_view(r) for r in run.results],
+        "roots": run.roots(),
+        "roots_headline": format_roots_headline(run.roots()),
         "logs": logs,
     }
 

@@ -41,6 +41,8 @@ class Failure:
     minimal_input: Any = None
     reproducer: str = ""
     check: str = ""
+    cause: str = ""
+    """Root-cause key the check gave (``CheckFailure.cause``); grouped in ``report.roots``."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Failure:
@@ -50,6 +52,7 @@ class Failure:
             minimal_input=data.get("minimal_input"),
             reproducer=data.get("reproducer", ""),
             check=data.get("check", ""),
+            cause=data.get("cause", ""),
         )
 
 
@@ -134,13 +137,14 @@ class RunResults:
             "duration_seconds": round(self.duration_seconds, 3),
             "strict": self.strict,
             "summary": self.summary(),
+            "roots": [root.to_json() for root in self.roots()],
             "results": [r.to_json() for r in self.results],
             "logs": self.logs,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunResults:
-        """The inverse of ``to_json`` (``summary`` is derived, so it is not read back)."""
+        """The inverse of ``to_json`` (``summary`` and ``roots`` are derived: not read back)."""
         return cls(
             suite_version=data["suite_version"],
             catalogue_digest=data["catalogue_digest"],
@@ -155,6 +159,12 @@ class RunResults:
             logs=dict(data.get("logs", {})),
             schema_version=data.get("schema_version", SCHEMA_VERSION),
         )
+
+    def roots(self) -> list[Any]:
+        """The FAILs grouped by root cause, most rules first (``report.roots.find_roots``)."""
+        from conformance.report.roots import find_roots
+
+        return find_roots(self.results)
 
     def summary(self) -> dict[str, int]:
         """Count of rules per verdict."""

@@ -52,10 +52,21 @@ def reproducer(record: dict[str, Any]) -> str:
 
 
 def fail(world: AccountWorld, rule: str, message: str, *, op: UserOperation | None = None,
-         **extra: Any) -> NoReturn:
-    """Raise the FAIL of ``rule`` with the world's record (op JSON, callData, steps)."""
+         cause: str = "", **extra: Any) -> NoReturn:
+    """Raise the FAIL of ``rule`` with the world's record (op JSON, callData, steps);
+    ``cause`` is the root-cause key the report groups FAILs by (``report.roots``)."""
     record = world.record(op=op, rule=rule, **extra)
-    raise CheckFailure(rule, message, minimal_input=record, reproducer=reproducer(record))
+    raise CheckFailure(rule, message, minimal_input=record, reproducer=reproducer(record),
+                       cause=cause)
+
+
+def validation_cause(expected: ExpectedValidation, seen: Observation) -> str:
+    """The root-cause key of a wrong validateUserOp answer: what the account did on which kind
+    of input (the §6 step that decides it), e.g. ``validateUserOp reverted InvalidBootstrapCall
+    where §6 bootstrap-signer returns 0``: one defect, whatever the values."""
+    did = f"returned {seen.word}" if seen.success else f"reverted {seen.error}"
+    want = f"reverts {expected.error}" if expected.reverts else f"returns {expected.returns}"
+    return f"validateUserOp {did} where §6 {expected.step.value} {want}"
 
 
 def need_entry_point(world: AccountWorld) -> None:
@@ -119,6 +130,7 @@ def judge(world: AccountWorld, op: UserOperation, rules: tuple[str, ...], *,
             want += " (or revert: non-canonical callData Solidity accepts)"
         fail(world, rule, f"validateUserOp {seen.describe()}; §6 requires {want} "
              f"({expected.step.value}: {expected.detail})", op=op,
+             cause=validation_cause(expected, seen),
              call={"to": "0x" + op.sender.hex(), "from": "0x" + sender.hex(),
                    "missingAccountFunds": missing})
     return expected, seen
