@@ -113,7 +113,7 @@ def webhook_environment(
         "MAX_DAILY_OPS_PER_SENDER": str(settings.daily_cap),
         "CACHE_TTL_SECONDS": str(settings.cache_ttl_seconds),
         "SPONSOR_OPERATOR_METHOD": "true" if settings.operator_method else "false",
-        "LOG_LEVEL": "warning",
+        "LOG_LEVEL": "warn",
         "WEBHOOK_GENERATION": profile.generation.value,
         "PIMLICO_KEY_DERIVATION": settings.key_derivation.value,
         "PYTHONUNBUFFERED": "1",

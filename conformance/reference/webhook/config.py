@@ -102,12 +102,18 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return value
 
 
-def _log_level(value: str) -> str:
-    """``LOG_LEVEL`` as a logging level name; an unknown one is WARNING (not a config error)."""
-    name = {"WARN": "WARNING", "TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(
-        value.strip().upper(), value.strip().upper()
-    )
-    return name if name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "WARNING"
+LOG_LEVELS = {"info": "INFO", "warn": "WARNING", "error": "ERROR"}
+"""The ``LOG_LEVEL`` values PROTOCOL.md §5 allows, as logging level names (default ``info``)."""
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    """``LOG_LEVEL`` as a logging level name; any value but the three is malformed (WH-065)."""
+    value = env.get("LOG_LEVEL")
+    if value is None:
+        return LOG_LEVELS["info"]
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return LOG_LEVELS[value]
 
 
 def parse_config(env: Mapping[str, str]) -> WebhookConfig:
@@ -140,7 +146,7 @@ def parse_config(env: Mapping[str, str]) -> WebhookConfig:
         generation=_choice(env, "WEBHOOK_GENERATION", GENERATIONS, "pimlico"),
         key_derivation=derivation,
         cache_url=env.get("CACHE_URL", "").strip() or None,
-        log_level=_log_level(env.get("LOG_LEVEL", "")),
+        log_level=_log_level(env),
         mutant=env.get("AMC_MUTANT", "").strip() or None,
     )
 

@@ -12,7 +12,8 @@ The reference runs unchanged under the environment the live webhook reads:
 - ``CACHE_TTL_SECONDS``: positive-answer TTL, a whole number >= 60, default 86400.
 - ``SPONSOR_OPERATOR_METHOD``: exactly ``true`` enables the OPERATOR selectors (multi-attestor);
   any other value, or none, leaves them off.
-- ``LOG_LEVEL``: a logging level name (default WARNING); secrets are never logged.
+- ``LOG_LEVEL``: ``info`` (default), ``warn`` or ``error``; any other value is malformed (500
+  everywhere, WH-065); secrets are never logged.
 - ``HOST`` (default 127.0.0.1) and ``PORT`` (default 0: a free port).
 
 Suite extensions, optional (an implementation may ignore them; the checks that need them SKIP):
