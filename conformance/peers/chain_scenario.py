@@ -168,10 +168,23 @@ class ChainScenario:
         table[cluster] = frozenset(ids)
         return self._replace_keeping_code(allowed_app_ids=table)
 
-    def with_member(self, sender: bytes, member: bool = True) -> ChainScenario:
-        """A copy where the member factory's ``isOurMember(sender)`` answers ``member``."""
+    def with_member(self, sender: bytes, member: bool = True, *,
+                    cluster: bytes | None = None) -> ChainScenario:
+        """A copy where the member factory's ``isOurMember(sender)`` answers ``member``.
+
+        A new member answers ``cluster()`` as a real ClusterMember does (PROTOCOL.md §5: every
+        member names its own cluster, whichever factory made it): ``cluster``, else the
+        lowest-numbered cluster of the scenario; a sender that already answers (or reverts)
+        ``cluster()`` keeps its answer.
+        """
         members = self.members | {sender} if member else self.members - {sender}
-        return self._replace_keeping_code(members=members)
+        home = cluster if cluster is not None else min(self.clusters, default=None)
+        answers = sender in self.member_clusters or sender in self.reverting_cluster
+        if not member or answers or home is None:
+            return self._replace_keeping_code(members=members)
+        return self._replace_keeping_code(members=members,
+                                          member_clusters={**self.member_clusters,
+                                                           sender: home})
 
     def _replace_keeping_code(self, **changes: object) -> ChainScenario:
         code = self.contracts_with_code
