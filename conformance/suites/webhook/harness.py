@@ -45,6 +45,7 @@ from conformance.suites.webhook.reproduce import (
     render_query,
     reproducer,
 )
+from conformance.suites.webhook.world_record import WorldJournal
 from conformance.targets.webhook import (
     LaunchedWebhook,
     WebhookSecrets,
@@ -93,6 +94,8 @@ class Harness:
             self.generation, profile.chain_id, operator_enabled=self.settings.operator_method,
             daily_cap=self.settings.daily_cap)
         self.base, self.actors = scenario_for(profile)
+        self.journal = WorldJournal(profile, self.base, (self.settings.token_env,
+                                                         self.settings.hmac_secret_env))
         self.owns_chain = target.kind in ("reference", "launch")
         self.ledger: Counter[bytes] = Counter()
         self._ledger_lock = threading.Lock()
@@ -155,6 +158,7 @@ class Harness:
         if self.kv is not None:
             self.kv.set_down(False)
         self._faults.clear()
+        self.journal.reset()
 
     @property
     def url(self) -> str:
@@ -197,14 +201,16 @@ class Harness:
         self.need_chain().set_scenario(scenario)
 
     def add_sender(self, role: str, *, cluster: bytes | None = None) -> bytes:
-        """A fresh address installed on the chain with ``role`` (one of ``ROLES``); Path A
-        roles name ``cluster`` (default: the standard cluster, whose answers may be cached)."""
+        """A fresh address installed on the chain with ``role`` (one of ``ROLES``). Every member
+        answers ``cluster()`` with its cluster as a real ClusterMember does (PROTOCOL.md §5):
+        ``cluster`` (default: the standard cluster, whose answers may be cached); only the
+        ``hostile``, ``reverting`` and ``no-code`` roles answer otherwise, on purpose."""
         address = _secrets.token_bytes(20)
         s, a = self.scenario(), self.actors
         home = cluster or a.cluster
-        clusters = dict(s.member_clusters)
         if role in ("member", "both"):
-            s = s.with_member(address)
+            s = s.with_member(address, cluster=home)
+        clusters = dict(s.member_clusters)
         if role in ("path-a", "both", "stranger"):
             clusters[address] = home
         if role == "hostile":
@@ -271,6 +277,7 @@ class Harness:
         request = record.build(token=secrets.token if secrets else None,
                                secret=secrets.hmac_secret if secrets else None,
                                derivation=self.settings.key_derivation.value, now=now)
+        self.journal.sent(record, target, self.peer, self.kv)
         answer = self._deliver(target or self.target, request)
         if target is None:
             self._count(record, answer)
@@ -354,6 +361,9 @@ class Harness:
         if expectation is not None:
             minimal["expected_answers"] = [{"status": e.status, "body": e.body}
                                            for e in expectation.answers]
+            if answer is not None:  # False: the FAIL is about something else (e.g. chain reads)
+                minimal["answer_departs"] = not expectation.accepts(answer.status, answer.json)
+        minimal["world"] = self.journal.world_for(record, self.env, self.peer, self.kv)
         command = reproducer(record, base_url=self.url, token_env=self.settings.token_env,
                              secret_env=self.settings.hmac_secret_env, rule=rule,
                              report_dir=self.log_dir.parent,
@@ -397,6 +407,7 @@ class Harness:
             webhook.start()
         except TargetError as exc:
             raise TargetError(f"variant {sorted(overrides)} never became ready: {exc}") from None
+        self.journal.variant(webhook, overrides, self.secrets)
         try:
             yield webhook
         finally:
