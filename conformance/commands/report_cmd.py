@@ -1,48 +1,124 @@
-"""``amc report``: re-render reports from a results.json, and compare two releases."""
+"""``amc report``: re-render reports, compare releases, baselines, the matrix, attestations."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 
 from conformance.errors import UsageError
+from conformance.report.model import RunResults
+
+_DIFF_EXAMPLES = """examples:
+  amc report diff reports/v2.3/ reports/v2.4/
+  amc report diff old/results.json new/results.json --baseline known.toml --format markdown
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("report", help="render reports or compare two runs")
-    verbs = p.add_subparsers(dest="report_verb", required=True)
+    p = sub.add_parser("report", help="render, compare, gate, tabulate or attest runs")
+    verbs = p.add_subparsers(dest="report_verb", required=True, parser_class=type(p))
     render = verbs.add_parser("render", help="write junit.xml and report.html from results.json")
-    render.add_argument("results", type=Path)
+    render.add_argument("results", type=Path, help="a results.json or the run's folder")
     render.add_argument("--out", type=Path, default=None, help="output folder (default: beside)")
     render.set_defaults(handler=render_command)
-    diff = verbs.add_parser("diff", help="compare a release's results with the previous one")
-    diff.add_argument("old", type=Path)
-    diff.add_argument("new", type=Path)
-    diff.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _register_diff(verbs)
+    _register_baseline(verbs)
+
+
+def _register_diff(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    diff = verbs.add_parser(
+        "diff", help="compare a release's results with the previous one (exit 1: regression)",
+        epilog=_DIFF_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    diff.add_argument("old", type=Path, help="the previous release: results.json or its folder")
+    diff.add_argument("new", type=Path, help="this release: results.json or its folder")
+    diff.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                      help="markdown: for a pull-request comment (default: text)")
+    diff.add_argument("--baseline", type=Path, default=None,
+                      help="known-deviation baseline (TOML) the new run is judged against")
+    diff.add_argument("--allow-coverage-loss", action="store_true",
+                      help="rules no longer judged do not fail the gate")
+    diff.add_argument("--allow-different-component", action="store_true",
+                      help="compare runs of different components")
+    diff.add_argument("--allow-catalogue-change", action="store_true",
+                      help="compare runs whose common rules read differently")
     diff.set_defaults(handler=diff_command)
 
 
-def _read(path: Path):  # type: ignore[no-untyped-def]
-    from conformance.report import read_results
+def _register_baseline(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    base = verbs.add_parser(
+        "baseline", help="write a starting known-deviation baseline from a run",
+        epilog="example:\n  amc report baseline reports/webhook-x/ --output known.toml "
+               "--expires-version 2.5.0",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    base.add_argument("results", type=Path, help="a results.json or the run's folder")
+    base.add_argument("--output", type=Path, default=None, help="file to write (default: stdout)")
+    base.add_argument("--expires", type=_date, default=None,
+                      help="expiry date of every entry, YYYY-MM-DD (default: in 90 days)")
+    base.add_argument("--expires-version", default=None,
+                      help="target version at which every entry expires")
+    base.set_defaults(handler=baseline_command)
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such results file")
-    return read_results(path)
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from None
+
+
+def results_path(path: Path) -> Path:
+    """``path`` itself, or the ``results.json`` inside a run folder; UsageError when absent."""
+    candidate = path / "results.json" if path.is_dir() else path
+    if not candidate.is_file():
+        raise UsageError(f"{path}: no results.json there")
+    return candidate
+
+
+def read_run(path: Path) -> RunResults:
+    """The run in ``path`` (a results.json or its folder); a bad file is a UsageError."""
+    from conformance.report import ResultsSchemaError, read_results
+
+    try:
+        return read_results(results_path(path))
+    except ResultsSchemaError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
 
 
 def render_command(args: argparse.Namespace) -> int:
     from conformance.report import write_reports
 
-    run = _read(args.results)
-    out = args.out or args.results.parent
+    source = results_path(args.results)
+    run = read_run(source)
+    out = args.out or source.parent
     for kind, path in write_reports(run, out).items():
         print(f"{kind}: {path}")
     return 0
 
 
 def diff_command(args: argparse.Namespace) -> int:
-    from conformance.report.compare import compare_runs, format_comparison
+    from conformance.report.baseline import evaluate, load_baseline
+    from conformance.report.compare import check_comparable, compare_runs, format_comparison
 
-    comparison = compare_runs(_read(args.old), _read(args.new))
-    print(format_comparison(comparison, args.format))
+    old, new = read_run(args.old), read_run(args.new)
+    check_comparable(old, new, allow_different_component=args.allow_different_component,
+                     allow_catalogue_change=args.allow_catalogue_change)
+    judged = evaluate(new, load_baseline(args.baseline)) if args.baseline else None
+    comparison = compare_runs(old, new, baseline=judged,
+                              allow_coverage_loss=args.allow_coverage_loss)
+    print(format_comparison(comparison, args.format), end="")
     return comparison.exit_code()
+
+
+def baseline_command(args: argparse.Namespace) -> int:
+    from conformance.report.baseline import parse_baseline, starting_baseline
+
+    text = starting_baseline(read_run(args.results), expires=args.expires,
+                             expires_version=args.expires_version)
+    parse_baseline(text.encode(), origin="generated baseline")  # it must load back
+    if args.output is None:
+        print(text, end="")
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"baseline: {args.output} ({text.count('[[deviation]]')} entries)")
+    return 0

@@ -9,6 +9,8 @@ contract read by CI gates.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,6 +28,12 @@ class Verdict(enum.StrEnum):
 
 
 _PRECEDENCE = {Verdict.FAIL: 3, Verdict.ERROR: 2, Verdict.PASS: 1, Verdict.SKIP: 0}
+
+
+def statement_digest(level: str, statement: str) -> str:
+    """Digest of a rule's text as judged (level and statement): a reworded rule changes it."""
+    text = json.dumps([level, statement], ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def combine(verdicts: Iterable[Verdict]) -> Verdict:
@@ -83,11 +91,26 @@ class RuleResult:
     statement: str = ""
     checks: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    flaky: bool = False
+    """With ``--repeat``: the rule both passed and failed (verdict stays FAIL; report.flakes)."""
+    pass_rate: float | None = None
+    """With ``--repeat``: the share of the repeated runs in which the rule passed."""
+    failing_seeds: list[int] = field(default_factory=list)
+    """With ``--repeat``: the seeds of the runs in which the rule failed."""
+
+    @property
+    def statement_digest(self) -> str:
+        """Digest of the rule text this verdict was judged against (``report.compare``)."""
+        return statement_digest(self.level, self.statement)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object written into ``results.json``."""
+        """The JSON object written into ``results.json`` (repeat fields only when repeated)."""
         data = asdict(self)
         data["verdict"] = self.verdict.value
+        data["statement_digest"] = self.statement_digest
+        if self.pass_rate is None:
+            for key in ("flaky", "pass_rate", "failing_seeds"):
+                del data[key]
         return data
 
     @classmethod
@@ -103,6 +126,9 @@ class RuleResult:
             statement=data.get("statement", ""),
             checks=list(data.get("checks", [])),
             reasons=list(data.get("reasons", [])),
+            flaky=bool(data.get("flaky", False)),
+            pass_rate=data.get("pass_rate"),
+            failing_seeds=[int(s) for s in data.get("failing_seeds", [])],
         )
 
 
@@ -122,6 +148,8 @@ class RunResults:
     strict: bool = False
     logs: dict[str, str] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
+    repeat: dict[str, Any] | None = None
+    """With ``--repeat K``: ``{"runs": K, "seeds": [...]}`` (``report.flakes``)."""
 
     def to_json(self) -> dict[str, Any]:
         """The whole ``results.json`` document (see ``report/results.schema.json``)."""
@@ -140,6 +168,7 @@ class RunResults:
             "roots": [root.to_json() for root in self.roots()],
             "results": [r.to_json() for r in self.results],
             "logs": self.logs,
+            **({"repeat": self.repeat} if self.repeat else {}),
         }
 
     @classmethod
@@ -158,6 +187,7 @@ class RunResults:
             strict=data.get("strict", False),
             logs=dict(data.get("logs", {})),
             schema_version=data.get("schema_version", SCHEMA_VERSION),
+            repeat=data.get("repeat"),
         )
 
     def roots(self) -> list[Any]:

@@ -20,16 +20,12 @@ import pytest
 
 from conformance.errors import UsageError
 from conformance.report import (
-    Change,
     Failure,
     Redactor,
     ResultsSchemaError,
     RuleResult,
     RunResults,
     Verdict,
-    compare_runs,
-    comparison_exit_code,
-    format_comparison,
     load_schema,
     read_results,
     validate_results,
@@ -337,78 +333,7 @@ def test_run_exit_codes(pairs, strict, code) -> None:
     assert make_run(results=rules_with(*pairs), strict=strict).exit_code() == code
 
 
-# --- release comparison -----------------------------------------------------------------------
-
-
-def release_pair() -> tuple[RunResults, RunResults]:
-    old = make_run(results=[
-        RuleResult("WH-001", Verdict.PASS, 3, level="MUST", statement="bad token denied"),
-        RuleResult("WH-002", Verdict.PASS, 3, level="SHOULD", statement="reasons exact"),
-        RuleResult("WH-003", Verdict.FAIL, 3, level="MUST", statement="value denied"),
-        RuleResult("WH-004", Verdict.PASS, 3, level="MUST", statement="rpc fails closed"),
-        RuleResult("WH-005", Verdict.SKIP, 0, level="MUST", statement="pimlico signature"),
-        RuleResult("WH-006", Verdict.FAIL, 3, level="MUST", statement="cap counted"),
-        RuleResult("WH-007", Verdict.PASS, 3, level="MUST", statement="old rule"),
-        RuleResult("WH-009", Verdict.SKIP, 0, level="SHOULD", statement="now judged"),
-    ])
-    new = make_run(
-        suite_version="0.2.0", catalogue_digest="sha256:2222",
-        started_at="2025-02-01T00:00:00Z", target={"url": "http://h/", "version": "2.4.0"},
-        results=[
-            RuleResult("WH-001", Verdict.PASS, 3, level="MUST", statement="bad token denied"),
-            RuleResult("WH-002", Verdict.FAIL, 3, level="SHOULD", statement="reasons exact"),
-            RuleResult("WH-003", Verdict.PASS, 3, level="MUST", statement="value denied"),
-            RuleResult("WH-004", Verdict.ERROR, 1, level="MUST", statement="rpc fails closed"),
-            RuleResult("WH-005", Verdict.PASS, 3, level="MUST", statement="pimlico signature"),
-            RuleResult("WH-006", Verdict.ERROR, 1, level="MUST", statement="cap counted"),
-            RuleResult("WH-008", Verdict.FAIL, 3, level="MUST", statement="new rule"),
-            RuleResult("WH-009", Verdict.FAIL, 1, level="SHOULD", statement="now judged"),
-        ])
-    return old, new
-
-
-def test_compare_runs_classifies_every_rule() -> None:
-    cmp = compare_runs(*release_pair())
-    kinds = {r.rule_id: r.change for r in cmp.rules}
-    assert kinds == {
-        "WH-001": Change.UNCHANGED, "WH-002": Change.REGRESSION, "WH-003": Change.FIX,
-        "WH-004": Change.REGRESSION, "WH-005": Change.CHANGED, "WH-006": Change.CHANGED,
-        "WH-007": Change.REMOVED, "WH-008": Change.NEW, "WH-009": Change.REGRESSION,
-    }
-    assert cmp.catalogue_changed
-    assert (cmp.rules[6].old, cmp.rules[6].new) == (Verdict.PASS, None)
-    assert not compare_runs(make_run(), make_run()).catalogue_changed
-
-
-def test_comparison_gate() -> None:
-    old, new = release_pair()
-    assert comparison_exit_code(compare_runs(old, new)) == 1  # WH-004 MUST PASS -> ERROR
-    new.results[3] = RuleResult("WH-004", Verdict.PASS, 3, level="MUST")
-    cmp = compare_runs(old, new)
-    assert comparison_exit_code(cmp) == 0  # only the SHOULD WH-002 and WH-009 regressed
-    assert comparison_exit_code(cmp, strict=True) == 1
-    assert compare_runs(new, new).exit_code() == 0
-
-
-def test_comparison_formats() -> None:
-    cmp = compare_runs(*release_pair())
-    doc = json.loads(format_comparison(cmp, "json"))
-    assert doc["counts"]["regression"] == 3 and doc["exit_code"] == 1
-    assert doc["catalogue_changed"] is True
-    assert {r["rule_id"] for r in doc["rules"]} == {f"WH-00{i}" for i in range(2, 10)}
-    md = format_comparison(cmp, "markdown")
-    assert "| WH-004 | MUST | regression | PASS | ERROR | rpc fails closed |" in md
-    with pytest.raises(UsageError, match="did you mean 'markdown'"):
-        format_comparison(cmp, "markdwn")
-    redacted = format_comparison(cmp, "text", redactor=Redactor(["2.4.0"]))
-    assert "2.4.0" not in redacted and "version=***" in redacted
-
-
 # --- snapshots --------------------------------------------------------------------------------
-
-
-def test_snapshot_text_comparison() -> None:
-    check_snapshot("compare.txt", format_comparison(compare_runs(*release_pair()), "text"))
 
 
 def test_snapshot_junit_structure(tmp_path: Path) -> None:
