@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from conformance.errors import UsageError
+from conformance.report.baseline import Baseline
 from conformance.report.model import RunResults
 
 _DIFF_EXAMPLES = """examples:
@@ -71,7 +72,7 @@ def results_path(path: Path) -> Path:
     """``path`` itself, or the ``results.json`` inside a run folder; UsageError when absent."""
     candidate = path / "results.json" if path.is_dir() else path
     if not candidate.is_file():
-        raise UsageError(f"{path}: no results.json there")
+        raise UsageError(f"{path}: no such results file (nor a run folder with results.json)")
     return candidate
 
 
@@ -83,6 +84,20 @@ def read_run(path: Path) -> RunResults:
         return read_results(results_path(path))
     except ResultsSchemaError as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
+
+
+def catalogue_ids() -> tuple[str, ...]:
+    """The rule ids of the shipped catalogue (a baseline naming another id is refused)."""
+    from conformance.rules import load_catalogue
+
+    return load_catalogue().ids
+
+
+def load_run_baseline(path: Path) -> Baseline:
+    """``--baseline FILE`` validated against the shipped catalogue (UsageError: exit 2)."""
+    from conformance.report.baseline import load_baseline
+
+    return load_baseline(path, known_ids=catalogue_ids())
 
 
 def render_command(args: argparse.Namespace) -> int:
@@ -103,7 +118,8 @@ def diff_command(args: argparse.Namespace) -> int:
     old, new = read_run(args.old), read_run(args.new)
     check_comparable(old, new, allow_different_component=args.allow_different_component,
                      allow_catalogue_change=args.allow_catalogue_change)
-    judged = evaluate(new, load_baseline(args.baseline)) if args.baseline else None
+    judged = evaluate(new, load_baseline(args.baseline, known_ids=catalogue_ids())) \
+        if args.baseline else None
     comparison = compare_runs(old, new, baseline=judged,
                               allow_coverage_loss=args.allow_coverage_loss)
     print(format_comparison(comparison, args.format), end="")
@@ -115,7 +131,7 @@ def baseline_command(args: argparse.Namespace) -> int:
 
     text = starting_baseline(read_run(args.results), expires=args.expires,
                              expires_version=args.expires_version)
-    parse_baseline(text.encode(), origin="generated baseline")  # it must load back
+    parse_baseline(text.encode(), origin="generated", known_ids=catalogue_ids())  # loads back
     if args.output is None:
         print(text, end="")
     else:

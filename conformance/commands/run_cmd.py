@@ -60,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--request-timeout", type=float, default=5.0, help="seconds per request to the target"
     )
+    p.add_argument("--target-version", default=None, metavar="V",
+                   help="the implementation's release, recorded in results.json (target.version)")
+    p.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                   help="known-deviation baseline (TOML): the gate passes on baselined deviations")
     add_common_options(p)
     p.set_defaults(handler=run_command)
 
@@ -90,6 +94,7 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
         proxy=not args.no_proxy,
         ready_timeout=args.ready_timeout,
         request_timeout=args.request_timeout,
+        version=args.target_version,
     )
 
 
@@ -134,6 +139,10 @@ def run_command(args: argparse.Namespace) -> int:
         component = validate_component(args.component)
         plan = [(component, args.profile or DEFAULT_PROFILE[component])]
     plan = _selected_plan(args, plan, console)
+    if args.baseline:
+        from conformance.commands.report_cmd import load_run_baseline
+
+        args.baseline = load_run_baseline(args.baseline)  # a bad baseline: exit 2 before the run
     worst = 0
     for component, profile in plan:
         worst = max(worst, _run_one(args, component, profile, console))
@@ -198,4 +207,9 @@ def _run_one(args: argparse.Namespace, component: str, profile: str, console: Co
     with ProgressReporter(console, f"{component} checks") as progress:
         outcome = run_component(config, on_event=progress)
     print_summary(console, outcome.results, str(outcome.report_dir))
+    if args.baseline:
+        from conformance.report.baseline import gate_run
+
+        return gate_run(outcome.results, args.baseline, outcome.report_dir, outcome.exit_code,
+                        console.print)
     return outcome.exit_code

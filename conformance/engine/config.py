@@ -34,6 +34,8 @@ class TargetSpec:
     proxy: bool = True
     ready_timeout: float = 30.0
     request_timeout: float = 5.0
+    version: str | None = None
+    """The implementation's release (``--target-version``), named by reports and baselines."""
 
     def identity(self) -> dict[str, Any]:
         """What the report names as the target (no secrets: commands and URLs as given)."""

@@ -170,6 +170,17 @@ class ChainPeer:
             self._book.clear()
         self.set_down(None)
 
+    def armed(self) -> tuple[FaultPlan, ...]:
+        """The armed plans still able to fire, with the counts they have left."""
+        with self._lock:
+            return self._book.remaining()
+
+    @property
+    def down_mode(self) -> DownMode | None:
+        """How the whole chain is down now (None: up)."""
+        with self._lock:
+            return self._down
+
     def set_down(self, mode: DownMode | None) -> None:
         """Whole chain down: every request gets ``mode`` (a Fault), or with ``"refuse"`` the port
         stops accepting connections (requests on open connections are reset). None: back up."""

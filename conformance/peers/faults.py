@@ -237,6 +237,19 @@ class FaultBook:
         """The plans still able to fire."""
         return tuple(a.plan for a in self._armed if not _spent(a))
 
+    def remaining(self) -> tuple[FaultPlan, ...]:
+        """The plans still able to fire, each with the ``count``/``skip`` it has left (what a
+        replay arms to put a peer in the same state, ``conformance.peers.world``)."""
+        out = []
+        for armed in self._armed:
+            if _spent(armed):
+                continue
+            count = None if armed.plan.count is None else armed.plan.count - armed.used
+            skip = max(0, armed.plan.skip - armed.seen)
+            out.append(FaultPlan(armed.plan.fault, armed.plan.method, armed.plan.selector,
+                                 armed.plan.to, armed.plan.argument, count, skip))
+        return tuple(out)
+
     def pick(self, key: CallKey) -> Fault | None:
         """The fault for this call, consuming ``skip``/``count`` of the plan that fires."""
         for armed in self._armed:

@@ -119,6 +119,18 @@ class KvPeer:
         with self._lock:
             self._offset += seconds
 
+    @property
+    def offset(self) -> float:
+        """Seconds every ``advance`` added to the peer's clock so far."""
+        with self._lock:
+            return self._offset
+
+    @property
+    def is_down(self) -> bool:
+        """True while the cache is out (``set_down``)."""
+        with self._lock:
+            return self._down
+
     def set_down(self, down: bool) -> None:
         """While down, every request answers 503 (a cache outage)."""
         with self._lock:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import json
 import tomllib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,16 +86,18 @@ class Baseline:
         return {"path": self.origin, "digest": self.digest, "entries": len(self.entries)}
 
 
-def load_baseline(path: Path) -> Baseline:
-    """Read and validate a baseline TOML file; UsageError names the entry and key at fault."""
+def load_baseline(path: Path, *, known_ids: Collection[str] | None = None) -> Baseline:
+    """Read and validate a baseline TOML file; UsageError names the entry and key at fault
+    (``known_ids``: the catalogue's rule ids, so a mistyped id is refused)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"--baseline={path}: cannot read ({exc.strerror or exc})") from None
-    return parse_baseline(data, origin=str(path))
+    return parse_baseline(data, origin=str(path), known_ids=known_ids)
 
 
-def parse_baseline(data: bytes, *, origin: str = "baseline.toml") -> Baseline:
+def parse_baseline(data: bytes, *, origin: str = "baseline.toml",
+                   known_ids: Collection[str] | None = None) -> Baseline:
     """Validate TOML bytes into a Baseline."""
     try:
         doc = tomllib.loads(data.decode("utf-8"))
@@ -106,6 +110,10 @@ def parse_baseline(data: bytes, *, origin: str = "baseline.toml") -> Baseline:
     if not isinstance(raw, list):
         raise UsageError(f"{origin}: 'deviation' must be an array of tables ([[deviation]])")
     entries = [_parse_entry(item, i, origin) for i, item in enumerate(raw, 1)]
+    for entry in entries:
+        if known_ids is not None and entry.rule_id not in known_ids:
+            raise UsageError(f"{origin}: deviation {entry.rule_id}: no such rule in the "
+                             f"catalogue{did_you_mean(entry.rule_id, known_ids)}")
     seen: set[str] = set()
     for entry in entries:
         if entry.rule_id in seen:
@@ -124,7 +132,6 @@ def _parse_entry(item: Any, position: int, origin: str) -> Entry:
             raise UsageError(f"{where}: unknown key {key!r}{did_you_mean(key, _KEYS)}")
     rule_id = _text(item, "rule", where, required=True)
     where = f"{origin}: deviation {rule_id}"
-    _known_rule(rule_id, where)
     verdict = _text(item, "verdict", where, required=True).upper()
     if verdict not in _ACCEPTABLE:
         raise UsageError(f"{where}: verdict={verdict!r}: expected one of {', '.join(_ACCEPTABLE)}"
@@ -158,15 +165,6 @@ def _text(item: dict[str, Any], key: str, where: str, *, required: bool = False)
         raise UsageError(f"{where}: {key} must be a non-empty string" if required
                          else f"{where}: {key} must be a string")
     return value
-
-
-def _known_rule(rule_id: str, where: str) -> None:
-    from conformance.rules import load_catalogue
-
-    catalogue = load_catalogue()
-    if rule_id not in catalogue:
-        raise UsageError(f"{where}: no such rule in the catalogue"
-                         + did_you_mean(rule_id, catalogue.ids))
 
 
 class Status(enum.StrEnum):
@@ -240,7 +238,8 @@ def _judge(result: RuleResult, entry: Entry, strict: bool) -> Finding:
     return Finding(rid, Status.NEW_DEVIATION if _gates(result, strict) else Status.STALE, detail)
 
 
-def evaluate(run: RunResults, baseline: Baseline, *, today: dt.date | None = None) -> BaselineReport:
+def evaluate(run: RunResults, baseline: Baseline, *,
+             today: dt.date | None = None) -> BaselineReport:
     """Judge every rule of ``run`` and every entry of ``baseline`` (``today``: for expiry)."""
     today = today or dt.datetime.now(dt.UTC).date()
     version = run.target.get("version")
@@ -291,3 +290,21 @@ def starting_baseline(run: RunResults, *, expires: dt.date | None = None,
               f"{run.suite_version}).\n# Give each entry a reason and a link before "
               "committing it.\n\n")
     return header + tomli_w.dumps({"deviation": entries})
+
+
+BASELINE_GATE_FILE = "baseline-gate.json"
+
+
+def gate_run(run: RunResults, baseline: Baseline, report_dir: Path, exit_code: int,
+             echo: Callable[[str], None]) -> int:
+    """``amc run --baseline``: judge the finished run, write ``baseline-gate.json`` beside its
+    results, echo the findings and return the gate (a run that could not be judged keeps its
+    own code: 2, 130, 143)."""
+    if exit_code not in (0, 1):
+        return exit_code
+    report = evaluate(run, baseline)
+    path = Path(report_dir) / BASELINE_GATE_FILE
+    path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    for line in report.lines():
+        echo(line)
+    return report.exit_code()

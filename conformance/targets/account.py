@@ -340,6 +340,36 @@ def _build(backend: EvmBackend, target: AccountTarget, contracts: dict[str, Cont
     return world
 
 
+@dataclass
+class AccountReplay:
+    """What replaying a failure record did: one line per step, the last step's observation
+    and what it paid the EntryPoint, the rebuilt target's identity."""
+
+    lines: list[str]
+    last: Observation | None
+    paid: int
+    target_info: dict[str, Any]
+
+
+def replay_account_record(record: dict[str, Any],
+                          target: dict[str, Any] | None = None) -> AccountReplay:
+    """Rebuild the world around ``target`` (default: the one ``record`` names) and replay the
+    record's steps."""
+    chosen = dict(target or record["target"])
+    profile = load_profile(chosen.get("profile") or record["target"].get("profile", "base"))
+    world = open_account_world(AccountTarget.of(chosen), profile)
+    lines = [f"target {json.dumps(chosen, sort_keys=True)}"]
+    last, paid = None, 0
+    try:
+        for index, step in enumerate(record.get("steps", [])):
+            text, last, paid = _replay_step(world, step)
+            lines.append(f"step {index}: {step['kind']} {text}")
+        info = dict(world.target_info)
+    finally:
+        world.close()
+    return AccountReplay(lines, last, paid, info)
+
+
 def replay_account_failure(failure: dict[str, Any]) -> str:
     """Rebuild the world a failure record names, replay its steps; what each step did.
 
@@ -348,31 +378,32 @@ def replay_account_failure(failure: dict[str, Any]) -> str:
     record = failure.get("minimal_input", failure)
     if isinstance(record, str):
         record = json.loads(record)
-    target = AccountTarget.of(record["target"])
-    profile = load_profile(record["target"].get("profile", "base"))
-    world = open_account_world(target, profile)
-    lines = [f"target {json.dumps(record['target'], sort_keys=True)}"]
-    try:
-        for index, step in enumerate(record.get("steps", [])):
-            lines.append(f"step {index}: {step['kind']} " + _replay_step(world, step))
-    finally:
-        world.close()
-    return "\n".join(lines)
+    return "\n".join(replay_account_record(record).lines)
 
 
-def _replay_step(world: AccountWorld, step: dict[str, Any]) -> str:
+def _replay_step(world: AccountWorld, step: dict[str, Any]) -> tuple[str, Observation | None, int]:
+    """One recorded step: what it did, its observation (calls and sends), what it paid the
+    EntryPoint (a ``paying`` send, undone afterwards as when it was recorded)."""
     sender = parse_address(step["from"])
     data = bytes.fromhex(step["data"][2:])
     value = int(step.get("value", 0))
     if step["kind"] == "deploy":
-        return f"-> 0x{world.deploy(data, sender=sender).hex()}"
+        return f"-> 0x{world.deploy(data, sender=sender).hex()}", None, 0
     if step["kind"] == "set_chain_id":
         world.set_chain_id(value)
-        return f"chain id {value}"
+        return f"chain id {value}", None, 0
     to = parse_address(step["to"])
     if step["kind"] == "set_code":
         world.set_code(to, data)
-        return f"0x{to.hex()}"
-    action = world.send if step["kind"] == "send" else world.call
-    seen = action(to, data, sender=sender, value=value)
-    return f"0x{to.hex()} from 0x{sender.hex()}: {seen.describe()}"
+        return f"0x{to.hex()}", None, 0
+    paid = 0
+    if step["kind"] == "paying":
+        with world.isolated():
+            before = world.backend.get_balance(world.entry_point)
+            seen = world.send(to, data, sender=sender, value=value)
+            paid = world.backend.get_balance(world.entry_point) - before
+    else:
+        action = world.send if step["kind"] == "send" else world.call
+        seen = action(to, data, sender=sender, value=value)
+    extra = f", paid the EntryPoint {paid} wei" if step["kind"] == "paying" else ""
+    return f"0x{to.hex()} from 0x{sender.hex()}: {seen.describe()}{extra}", seen, paid

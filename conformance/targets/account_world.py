@@ -75,8 +75,9 @@ DEFAULT_GAS = {
 
 @dataclass(frozen=True)
 class Step:
-    """One journaled chain action: a ``call``/``send`` (``to`` set), a ``deploy``, a
-    ``set_code`` or a ``set_chain_id`` (the chain id in ``value``)."""
+    """One journaled chain action: a ``call``/``send`` (``to`` set), a ``paying`` send undone
+    afterwards (``validate_paying``), a ``deploy``, a ``set_code`` or a ``set_chain_id`` (the
+    chain id in ``value``)."""
 
     kind: str
     sender: bytes
@@ -313,7 +314,9 @@ class AccountWorld:
         try:
             before = self.backend.get_balance(self.entry_point)
             data = encode_validate(pack(op), op_hash or self.op_hash(op), missing)
-            seen = self.send(op.sender, data, sender=self.entry_point)
+            self.journal.append(Step("paying", self.entry_point, data, op.sender))
+            seen = Observation.of(self.backend.transact(op.sender, data,
+                                                        sender=self.entry_point))
             paid = self.backend.get_balance(self.entry_point) - before
         finally:
             self.backend.revert(snapshot)
@@ -347,9 +350,10 @@ class AccountWorld:
 
     def replay_steps(self, tail: int = 2) -> list[Step]:
         """The journal a replay needs: every state-changing step, and the last ``tail`` steps
-        (earlier read-only calls, e.g. of previous hypothesis examples, change nothing)."""
+        (earlier read-only calls and ``paying`` sends undone at once, e.g. of previous
+        hypothesis examples, change nothing)."""
         head = self.journal[:-tail] if tail else self.journal
-        return [s for s in head if s.kind != "call"] + self.journal[len(head):]
+        return [s for s in head if s.kind not in ("call", "paying")] + self.journal[len(head):]
 
 
 def address_of(key: int) -> bytes:

@@ -1,18 +1,26 @@
-"""A webhook to replay a recorded request against: a running URL, or the bundled reference on
-a fresh standard chain (``amc replay``; DESIGN.md "Reproducers"), launched with the settings the
-request was recorded under (``variant``: another key derivation, another secret prefix)."""
+"""Webhooks to replay recorded failures against (``amc replay``; DESIGN.md "Reproducers").
+
+``ReplayBench`` is a running URL, or a webhook the replay starts itself — the bundled reference
+(optionally a mutant) or a ``--launch`` command — on a chain and a cache the replay owns. It
+recreates a FAIL's recorded world (``conformance.peers.world``) step by step: the launch
+settings, the chain each request met (members, clusters, hostile or reverting senders, missing
+code), the faults armed, a chain or cache outage, the cache clock, and variants launched with
+other settings (``variant``: another key derivation, secret prefix, no secret, another cap…).
+Against a URL only failures that need none of it are replayed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets as _secrets
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from conformance.peers import ACTORS, Actors, ChainPeer, ChainScenario
 from conformance.peers.kv import KvPeer
+from conformance.peers.world import PeerState, needs_suite_chain
 from conformance.profiles.loader import Profile
 from conformance.protocol.hexutil import parse_address
 from conformance.protocol.webhook_wire import (
@@ -24,8 +32,8 @@ from conformance.protocol.webhook_wire import (
 from conformance.targets.webhook import (
     LaunchedWebhook,
     WebhookSecrets,
+    generate_hmac_secret,
     generate_secrets,
-    reference_command,
     webhook_environment,
 )
 from conformance.targets.webhook_http import HttpWebhook
@@ -72,35 +80,144 @@ def variant_derivation(profile: Profile, variant: Mapping[str, str] | None) -> K
     return KeyDerivation(named) if named else profile.webhook.key_derivation
 
 
-@contextlib.contextmanager
-def replay_target(profile: Profile, *, url: str | None, mutant: str | None,
-                  environ: Mapping[str, str], variant: Mapping[str, str] | None = None,
-                  chain: Mapping[str, Any] | None = None,
-                  ) -> Iterator[tuple[Any, WebhookSecrets | None]]:
-    """(target, secrets): ``url`` with the environment's secrets, else the reference, launched
-    with ``variant``'s ``key_derivation`` (``PIMLICO_KEY_DERIVATION``) and a ``dual_secret``
-    of its ``secret_prefix`` (no secret at all when ``secret`` is ``unset``) when the request
-    was recorded under them, on the standard chain plus ``chain``'s ``members``."""
-    settings = profile.webhook
-    if url:
-        token = environ.get(settings.token_env)
-        secrets = WebhookSecrets(token, environ.get(settings.hmac_secret_env)) if token else None
-        with HttpWebhook(url) as http:
-            yield http, secrets
-        return
-    secrets = generate_secrets(settings.key_derivation)
-    overrides: dict[str, str | None] = {}
-    if variant:
-        hmac_secret = (None if variant.get("secret") == "unset"
-                       else dual_secret(variant.get("secret_prefix", "pim_whsec_")))
-        secrets = WebhookSecrets(secrets.token, hmac_secret)
-        overrides["PIMLICO_KEY_DERIVATION"] = variant_derivation(profile, variant).value
-    scenario, _ = scenario_for(profile)
-    for member in (chain or {}).get("members", ()):
-        scenario = scenario.with_member(parse_address(member))
-    with ChainPeer(scenario) as peer, KvPeer() as kv, tempfile.TemporaryDirectory() as tmp:
-        env = webhook_environment(profile, rpc_url=peer.url, secrets=secrets, cache_url=kv.url,
-                                  mutant=mutant, overrides=overrides)
-        command = reference_command(profile.source, mutant)
-        with LaunchedWebhook(command, env, log_path=Path(tmp) / "webhook.log") as webhook:
-            yield webhook, secrets
+SAME_SECRET = "$SAME"
+"""A recorded variant override that is the run's own secret (the replay's own, then)."""
+FRESH_SECRET = "$FRESH"
+"""A recorded variant override that is another secret the suite made (the replay makes one)."""
+
+NEEDS_SUITE_CHAIN = ("not judged: needs the suite's chain (the recorded world: members, faults, "
+                     "settings); replay with --reference or --launch")
+
+
+def _secret_value(value: Any, own: str | None, derivation: KeyDerivation) -> str | None:
+    """A recorded variant override of a secret variable, made concrete for this replay."""
+    if value is None or isinstance(value, str) and value not in (SAME_SECRET, FRESH_SECRET):
+        return value
+    if value == SAME_SECRET:
+        return own
+    if isinstance(value, Mapping) and "secret_prefix" in value:
+        return dual_secret(str(value["secret_prefix"]))
+    return generate_hmac_secret(derivation)
+
+
+class ReplayBench:
+    """Where recorded failures are replayed (see the module docstring). ``url``: a running
+    webhook (secrets from ``environ``); else ``command`` is started on the replay's chain and
+    cache with the recorded ``settings`` (and ``mutant`` for the reference)."""
+
+    def __init__(self, profile: Profile, *, url: str | None = None,
+                 command: list[str] | None = None, mutant: str | None = None,
+                 environ: Mapping[str, str], settings: Mapping[str, str] | None = None,
+                 log_dir: Path, request_timeout: float = 5.0, ready_timeout: float = 30.0,
+                 ) -> None:
+        self.profile = profile
+        self.url, self.command, self.mutant = url, command, mutant
+        self.environ, self.settings = environ, dict(settings or {})
+        self.log_dir = log_dir
+        self.request_timeout, self.ready_timeout = request_timeout, ready_timeout
+        self.base, _ = scenario_for(profile)
+        self.owns_chain = url is None
+        self.secrets: WebhookSecrets | None = None
+        self.peer: ChainPeer | None = None
+        self.kv: KvPeer | None = None
+        self.main: Any = None
+        self._variants: dict[str, tuple[Any, WebhookSecrets]] = {}
+        self._stack = contextlib.ExitStack()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> ReplayBench:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        settings = self.profile.webhook
+        if self.url:
+            token = self.environ.get(settings.token_env)
+            self.secrets = (WebhookSecrets(token, self.environ.get(settings.hmac_secret_env))
+                            if token else None)
+            self.main = self._stack.enter_context(HttpWebhook(self.url, self.request_timeout))
+            return
+        self.secrets = generate_secrets(settings.key_derivation)
+        self.peer = self._stack.enter_context(ChainPeer(self.base, max_hold=4.0))
+        self.kv = self._stack.enter_context(KvPeer())
+        self.main = self._launch({}, self.secrets, "main")
+
+    def _launch(self, overrides: Mapping[str, str | None], secrets: WebhookSecrets,
+                name: str) -> LaunchedWebhook:
+        assert self.peer is not None and self.kv is not None and self.command is not None
+        env = webhook_environment(self.profile, rpc_url=self.peer.url, secrets=secrets,
+                                  cache_url=self.kv.url, mutant=self.mutant,
+                                  overrides={**self.settings, **overrides})
+        webhook = LaunchedWebhook(self.command, env, log_path=self.log_dir / f"{name}.log",
+                                  ready_timeout=self.ready_timeout,
+                                  request_timeout=self.request_timeout)
+        return self._stack.enter_context(webhook)
+
+    def variant(self, recorded: Mapping[str, Any]) -> tuple[Any, WebhookSecrets]:
+        """The webhook launched with a step's recorded overrides (started once), and the
+        secrets it was given."""
+        assert self.secrets is not None
+        key = json.dumps(recorded, sort_keys=True)
+        if key not in self._variants:
+            names = (self.profile.webhook.token_env, self.profile.webhook.hmac_secret_env)
+            derivation = KeyDerivation(str(recorded.get("PIMLICO_KEY_DERIVATION")
+                                           or self.profile.webhook.key_derivation.value))
+            overrides: dict[str, str | None] = {}
+            for name, value in recorded.items():
+                if name in names:
+                    own = self.secrets.token if name == names[0] else self.secrets.hmac_secret
+                    overrides[name] = _secret_value(value, own, derivation)
+                else:
+                    overrides[name] = value
+            secrets = WebhookSecrets(overrides.get(names[0], self.secrets.token) or "",
+                                     overrides.get(names[1], self.secrets.hmac_secret)
+                                     if names[1] in overrides else self.secrets.hmac_secret)
+            webhook = self._launch(overrides, secrets, f"variant{len(self._variants) + 1}")
+            self._variants[key] = (webhook, secrets)
+        return self._variants[key]
+
+    def describe(self, launch: str | None = None) -> str:
+        """The target as the output names it (``launch``: the ``--launch`` text)."""
+        if self.url:
+            return f"--url {self.url}"
+        if launch is not None:
+            return f"--launch {launch}"
+        return f"reference (mutant {self.mutant})" if self.mutant else "reference"
+
+    # -- one step --------------------------------------------------------------------------
+
+    def arrange(self, step: Mapping[str, Any]) -> None:
+        """Put the chain and cache peers in a recorded step's state."""
+        if self.peer is not None:
+            PeerState.from_json(self.base, step).apply(self.peer, self.kv)
+
+    def settle(self) -> None:
+        """After a step: no faults, the chain and the cache up."""
+        if self.peer is not None:
+            self.peer.clear_faults()
+        if self.kv is not None:
+            self.kv.set_down(False)
+
+
+def legacy_variant(profile: Profile, variant: Mapping[str, str]) -> dict[str, Any]:
+    """A record's ``variant`` extra (WH-057's key derivation and secret prefix, WH-053's unset
+    secret) as the overrides a step's ``target`` holds."""
+    if not variant:
+        return {}
+    secret_env = profile.webhook.hmac_secret_env
+    secret: Any = (None if variant.get("secret") == "unset"
+                   else {"secret_prefix": variant.get("secret_prefix", "pim_whsec_")})
+    return {"PIMLICO_KEY_DERIVATION": variant_derivation(profile, variant).value,
+            secret_env: secret}
+
+
+__all__ = ["FRESH_SECRET", "NEEDS_SUITE_CHAIN", "SAME_SECRET", "ReplayBench", "dual_secret",
+           "legacy_variant", "needs_suite_chain", "scenario_for", "variant_derivation"]

@@ -152,4 +152,4 @@ def test_cli_diff_exit_codes_and_refusal(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--allow-different-component" in err
     assert main(["report", "diff", str(tmp_path / "old"), str(tmp_path / "nowhere")]) == 2
-    assert "no results.json there" in capsys.readouterr().err
+    assert "no such results file" in capsys.readouterr().err

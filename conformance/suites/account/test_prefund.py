@@ -56,8 +56,9 @@ def test_prefund_is_paid_whatever_the_answer(world: AccountWorld, observe: Obser
         seen, paid = world.validate_paying(op, missing=missing)
         if not seen.success:
             fail(world, "AC-013", f"validateUserOp {seen.describe()} ({name}); the prefund case "
-                 "must not revert", op=op, missingAccountFunds=missing)
+                 "must not revert", op=op, missingAccountFunds=missing,
+                 expect={"paid": expected.prefund})
         if paid != expected.prefund:
             fail(world, "AC-013", f"validateUserOp {seen.describe()} ({name}) paid {paid} wei to "
                  f"the EntryPoint; §6 step 5 requires {expected.prefund}", op=op,
-                 missingAccountFunds=missing)
+                 missingAccountFunds=missing, expect={"paid": expected.prefund})

@@ -1,0 +1,113 @@
+"""Replaying one recorded webhook FAIL on a ``ReplayBench`` (``amc replay``; DESIGN.md
+"Reproducers", README "Replaying a failure").
+
+The failure's ``world`` (``conformance.suites.webhook.world_record``) is recreated step by
+step: each earlier request of the case is sent on the chain, faults and cache state it met, to
+the webhook (or variant) it went to; then the failing request, judged against the recorded
+expected answers. Reports written before worlds were recorded replay on the standard chain
+plus the record's ``chain.members`` and ``variant``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.errors import TargetError
+from conformance.suites.webhook.reproduce import RecordedRequest
+from conformance.targets.webhook_http import Answer
+from conformance.targets.webhook_replay import (
+    NEEDS_SUITE_CHAIN,
+    ReplayBench,
+    legacy_variant,
+    needs_suite_chain,
+    variant_derivation,
+)
+
+REPRODUCED, NOT_REPRODUCED, NOT_JUDGED = "reproduced", "not reproduced", "not judged"
+"""The three outcomes of replaying one failure."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What replaying one failure showed: ``verdict`` (one of the three) and why."""
+
+    verdict: str
+    detail: str
+
+
+def conforms(answer_status: int, answer_json: Any, expected: list[dict[str, Any]]) -> bool | None:
+    """True/False against the recorded expected answers; None when none were recorded."""
+    if not expected:
+        return None
+    return any(answer_status == e["status"] and (e.get("body") is None
+               or e["body"] == answer_json) for e in expected)
+
+
+def recorded_steps(minimal: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The failure's world steps, the failing one last (its request is ``request``); a record
+    without a world gets one step with its ``chain.members`` on the standard chain."""
+    world = minimal.get("world")
+    if isinstance(world, Mapping) and world.get("steps"):
+        return [dict(s) for s in world["steps"]]
+    members = ((minimal.get("request") or {}).get("chain") or {}).get("members", [])
+    return [{"chain": {"members": {"add": list(members), "remove": []}}} if members else {}]
+
+
+def needs_chain(minimal: Mapping[str, Any]) -> bool:
+    """True when only a replay owning the chain can recreate the failure's world."""
+    steps = recorded_steps(minimal)
+    request = minimal.get("request") or {}
+    return (len(steps) > 1 or any(needs_suite_chain(s) or "target" in s for s in steps)
+            or bool(request.get("variant")))
+
+
+def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
+    """Recreate the failure's world on ``bench`` and judge the failing request again."""
+    expected = minimal.get("expected_answers") or []
+    if not expected:
+        return Outcome(NOT_JUDGED, "no structured expectation recorded (compare by eye: "
+                                   "the reproducer)")
+    if minimal.get("answer_departs") is False:
+        return Outcome(NOT_JUDGED, "the FAIL is not about the answer (see its message); "
+                                   "rerun the rule with amc run --rule")
+    if not bench.owns_chain and needs_chain(minimal):
+        return Outcome(NOT_JUDGED, NEEDS_SUITE_CHAIN)
+    steps = recorded_steps(minimal)
+    record = RecordedRequest.from_json(minimal["request"])
+    try:
+        for step in steps[:-1]:
+            _send(bench, step, RecordedRequest.from_json(step["request"]))
+        answer = _send(bench, steps[-1], record)
+    except TargetError as exc:
+        return Outcome(NOT_JUDGED, f"the target did not answer: {exc}")
+    seen = answer.describe(160)
+    if conforms(answer.status, answer.json, expected):
+        return Outcome(NOT_REPRODUCED, f"answer {seen} conforms")
+    return Outcome(REPRODUCED, f"answer {seen}; expected {minimal.get('expected', expected)}")
+
+
+def _send(bench: ReplayBench, step: Mapping[str, Any], record: RecordedRequest) -> Answer:
+    """One step: the peers as recorded, the request to the webhook it went to."""
+    profile = bench.profile
+    assert bench.main is not None
+    target, secrets = bench.main, bench.secrets
+    derivation = variant_derivation(profile, record.variant).value
+    if "target" in step and bench.owns_chain:  # sent by the harness: signed with its secrets
+        target, _ = bench.variant(step["target"])
+        derivation = str(step["target"].get("PIMLICO_KEY_DERIVATION") or derivation)
+    elif record.variant and bench.owns_chain:  # sent to a variant with the variant's secret
+        target, secrets = bench.variant(legacy_variant(profile, record.variant))
+    request = record.build(token=secrets.token if secrets else None,
+                           secret=secrets.hmac_secret if secrets else None,
+                           derivation=derivation)
+    bench.arrange(step)
+    try:
+        return target.send(request)
+    finally:
+        bench.settle()
+
+
+__all__ = ["NOT_JUDGED", "NOT_REPRODUCED", "REPRODUCED", "Outcome", "conforms", "needs_chain",
+           "recorded_steps", "replay_failure"]
