@@ -132,5 +132,7 @@ def judge(world: AccountWorld, op: UserOperation, rules: tuple[str, ...], *,
              f"({expected.step.value}: {expected.detail})", op=op,
              cause=validation_cause(expected, seen),
              call={"to": "0x" + op.sender.hex(), "from": "0x" + sender.hex(),
-                   "missingAccountFunds": missing})
+                   "missingAccountFunds": missing},
+             expect={"returns": expected.returns, "error": expected.error,
+                     "may_revert": expected.may_revert, "any_error": not exact_error})
     return expected, seen
