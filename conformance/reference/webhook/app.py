@@ -104,7 +104,8 @@ async def alchemy(rt: Runtime, request: Request) -> Response:
     foreign = parsed.entry_point is not None and parsed.entry_point.lower() != CANONICAL_ENTRY_POINT
     if teapot is not None and foreign:
         return PlainTextResponse("I'm a teapot", status_code=teapot)
-    if not token_ok(request.query_params.get("token"), rt.config.token):
+    no_token_needed = rt.variant.optional_token and not rt.config.token  # a mutant only
+    if not no_token_needed and not token_ok(request.query_params.get("token"), rt.config.token):
         if rt.variant.chain_read_before_token:
             await rt.policy.provenance(sender)
         return JSONResponse({"approved": False, "reason": "bad-token"})
@@ -166,17 +167,20 @@ ROUTES: dict[tuple[str, str], Handler] = {
 def resolve(
     env: Mapping[str, str], variant: Variant | None
 ) -> tuple[WebhookConfig, Variant] | ConfigError:
-    """The configuration and variant to serve (``AMC_MUTANT`` picks a mutant by name)."""
-    config = read_config(env)
-    if isinstance(config, ConfigError):
-        return config
-    if variant is None and config.mutant:
+    """The configuration and variant to serve (``AMC_MUTANT`` picks a mutant by name; it is
+    looked up first, since a mutant may read the configuration differently)."""
+    name = env.get("AMC_MUTANT", "").strip()
+    if variant is None and name:
         from conformance.reference.webhook.mutants import MUTANTS
 
-        if config.mutant not in MUTANTS:
+        if name not in MUTANTS:
             return ConfigError("AMC_MUTANT names no mutant")
-        variant = MUTANTS[config.mutant].variant
-    return config, variant or REFERENCE
+        variant = MUTANTS[name].variant
+    variant = variant or REFERENCE
+    config = read_config(env, optional_token=variant.optional_token)
+    if isinstance(config, ConfigError):
+        return config
+    return config, variant
 
 
 def create_app(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from conformance.profiles import Profile
 from conformance.protocol.hexutil import HexFormatError, parse_address
@@ -67,6 +68,14 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _rpc_url(value: str) -> str:
+    """``RPC_URL``: an absolute http(s) URL with a host, else malformed (WH-065)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("RPC_URL is not an http(s) URL")
+    return value
+
+
 def _address(name: str, value: str) -> bytes:
     try:
         return parse_address(value)
@@ -116,8 +125,11 @@ def _log_level(env: Mapping[str, str]) -> str:
     return LOG_LEVELS[value]
 
 
-def parse_config(env: Mapping[str, str]) -> WebhookConfig:
-    """Read the launch contract (see ``server`` module docstring); ConfigError when unusable."""
+def parse_config(env: Mapping[str, str], *, optional_token: bool = False) -> WebhookConfig:
+    """Read the launch contract (see ``server`` module docstring); ConfigError when unusable.
+
+    ``optional_token`` (the ``empty-token-disables-auth`` mutant only) reads an unset or empty
+    token as "" instead of a missing required value."""
     derivation = KeyDerivation(
         _choice(env, "PIMLICO_KEY_DERIVATION", tuple(k.value for k in KeyDerivation), "live-base57")
     )
@@ -129,7 +141,7 @@ def parse_config(env: Mapping[str, str]) -> WebhookConfig:
             raise ConfigError(f"PIMLICO_WEBHOOK_SECRET does not decode as {derivation}") from None
     v2 = env.get("CANONICAL_CLUSTER_FACTORY_V2", "").strip()
     return WebhookConfig(
-        rpc_url=_required(env, "RPC_URL"),
+        rpc_url=_rpc_url(_required(env, "RPC_URL")),
         chain_id=_chain_id(_required(env, "EXPECTED_CHAIN_ID")),
         cluster_factory=_address(
             "CANONICAL_CLUSTER_FACTORY", _required(env, "CANONICAL_CLUSTER_FACTORY")
@@ -138,7 +150,8 @@ def parse_config(env: Mapping[str, str]) -> WebhookConfig:
         member_factory=_address(
             "CANONICAL_MEMBER_FACTORY", _required(env, "CANONICAL_MEMBER_FACTORY")
         ),
-        token=_required(env, "ALCHEMY_WEBHOOK_TOKEN"),
+        token=(env.get("ALCHEMY_WEBHOOK_TOKEN", "").strip() if optional_token
+               else _required(env, "ALCHEMY_WEBHOOK_TOKEN")),
         pimlico_secret=secret,
         daily_cap=_integer(env, "MAX_DAILY_OPS_PER_SENDER", DEFAULT_DAILY_CAP, 0),
         cache_ttl=_integer(env, "CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL, MIN_CACHE_TTL),
@@ -151,10 +164,12 @@ def parse_config(env: Mapping[str, str]) -> WebhookConfig:
     )
 
 
-def read_config(env: Mapping[str, str]) -> WebhookConfig | ConfigError:
+def read_config(
+    env: Mapping[str, str], *, optional_token: bool = False
+) -> WebhookConfig | ConfigError:
     """``parse_config``, with the error returned rather than raised (the app answers 500)."""
     try:
-        return parse_config(env)
+        return parse_config(env, optional_token=optional_token)
     except ConfigError as exc:
         return exc
 

@@ -182,6 +182,9 @@ _ALL = (
             "POST / naming an entryPoint other than v0.7 answers 418 text/plain, a status the "
             "OpenAPI document does not list (caught by the schemathesis phase)",
             foreign_entry_point_status=418),
+    _mutant("empty-token-disables-auth", "WH-065",
+            "an unset or empty ALCHEMY_WEBHOOK_TOKEN means \"no token needed\" instead of 500 "
+            "server-misconfigured", optional_token=True),
 )
 
 MUTANTS: Mapping[str, Mutant] = MappingProxyType({m.name: m for m in _ALL})

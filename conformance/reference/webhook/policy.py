@@ -83,6 +83,8 @@ class Variant:
     healthz_probes: bool = True
     foreign_entry_point_status: int | None = None
     """None: ``entryPoint`` is carried, not judged (§5); a mutant answers this status instead."""
+    optional_token: bool = False
+    """A mutant reads an unset or empty ALCHEMY_WEBHOOK_TOKEN as "no token needed" (WH-065)."""
 
 
 REFERENCE = Variant()
