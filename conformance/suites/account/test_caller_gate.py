@@ -7,6 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
+from conformance.protocol.calldata import encode_execute
+from conformance.protocol.userop import UserOperation
+from conformance.strategies.signatures import malformed_signatures
+from conformance.suites.account._classes import OWNER_STATES, signature_classes
 from conformance.suites.account._support import bootstrap_call, examples, fail, judge
 from conformance.targets.account_abi import EXECUTE, SET_OWNER_FROM_CLUSTER, encode_function
 from conformance.targets.account_world import (
@@ -47,17 +51,52 @@ def test_validate_user_op_rejects_named_callers(world: AccountWorld, observe: Ob
             judge(world, op, ("AC-001",), caller=caller, missing=10**15)
 
 
+def _owner_states(world: AccountWorld) -> dict[str, tuple[UserOperation, int, int]]:
+    """Each owner state of ``OWNER_STATES``: an unsigned op, its expected signer's key and
+    another key."""
+    bootstrap = world.user_op(world.fresh, bootstrap_call(world, world.fresh, BINDING_KEY))
+    reverting = world.user_op(world.fresh, encode_execute(world.cluster_b, 0, b"\x01\x02"))
+    owned = world.user_op(world.owned, b"\x01\x02")
+    states = {"fresh-valid-bootstrap": (bootstrap, BINDING_KEY, OTHER_KEY),
+              "fresh-reverting-calldata": (reverting, BINDING_KEY, OTHER_KEY),
+              "owned": (owned, OWNER_KEY, OTHER_KEY)}
+    assert tuple(states) == OWNER_STATES
+    return states
+
+
 @rules("AC-001")
-@given(caller=_ADDRESSES, key=st.sampled_from([BINDING_KEY, OWNER_KEY, OTHER_KEY]))
+def test_gate_holds_for_every_signature_class(world: AccountWorld, observe: Observer) -> None:
+    """The gate comes first, whatever the signature: every class of SIGNATURE_CLASSES (valid by
+    the expected signer or another key; empty, short, 64-byte compact, 66 bytes; v 0/1, 26, 29;
+    high s and its boundary n/2+1; r or s zero, r = n, r off the curve; all zero) x every owner
+    state x prefund 0 / due x callers that are not the EntryPoint (another member, the bundler,
+    the paymaster, a look-alike). Each must revert OnlyEntryPoint: an account that answers 1 to
+    an invalid signature before its gate pays a stranger the prefund (fund draining)."""
+    callers = [world.stranger, BUNDLER, world.paymaster, _named_callers(world)[9]]
+    for op, key, other in _owner_states(world).values():
+        genuine, foreign = world.sign(op, key).signature, world.sign(op, other).signature
+        for signature in signature_classes(genuine, foreign).values():
+            for caller in callers:
+                for missing in (0, 10**15):
+                    observe.case()
+                    judge(world, op.replace(signature=signature), ("AC-001",), caller=caller,
+                          missing=missing, blame="AC-001")
+
+
+@rules("AC-001")
+@given(caller=_ADDRESSES, key=st.sampled_from([BINDING_KEY, OWNER_KEY, OTHER_KEY]),
+       flawed=st.none() | malformed_signatures(), missing=st.sampled_from([0, 10**15]))
 @examples(1)
 def test_validate_user_op_rejects_any_caller(world: AccountWorld, observe: Observer,
-                                            caller: bytes, key: int) -> None:
-    """Random callers (never the EntryPoint) are refused with OnlyEntryPoint."""
+                                            caller: bytes, key: int, flawed, missing: int) -> None:
+    """Random callers (never the EntryPoint) are refused with OnlyEntryPoint, with a valid or
+    an invalid signature, a prefund due or not."""
     if caller == world.entry_point:
         return
     for op in _ops(world):
         observe.case()
-        judge(world, world.sign(op, key), ("AC-001",), caller=caller)
+        op = world.sign(op, key) if flawed is None else op.replace(signature=flawed.value)
+        judge(world, op, ("AC-001",), caller=caller, missing=missing, blame="AC-001")
 
 
 @rules("UO-014")
