@@ -12,10 +12,11 @@ import pytest
 
 from conformance.cli import main
 from conformance.errors import UsageError
-from conformance.report import RuleResult, RunResults, Verdict, write_results
+from conformance.report import RuleResult, RunResults, Verdict, read_results, write_results
 from conformance.report.baseline import (
     Status,
     evaluate,
+    gate_run,
     parse_baseline,
     starting_baseline,
 )
@@ -155,7 +156,7 @@ def test_cli_baseline_then_diff(tmp_path: Path, capsys) -> None:
 
 def test_amc_run_with_a_baseline_gates_on_a_real_mutant(tmp_path: Path, capsys) -> None:
     """A real run of the skip-chain-check mutant: WH-013 FAILs; baselined, the gate passes;
-    with the entry expired by version, it fails; the baseline-gate.json says why."""
+    with the entry expired by version, it fails; a bad baseline stops the run before it starts."""
     known = tmp_path / "known.toml"
     known.write_text(entries(("WH-013", "FAIL", "expires_version = '2.5.0'")))
     argv = ["run", "webhook", "--reference", "--mutant", "skip-chain-check", "--rule", "WH-013",
@@ -165,9 +166,13 @@ def test_amc_run_with_a_baseline_gates_on_a_real_mutant(tmp_path: Path, capsys) 
     assert [f["status"] for f in gate["findings"]] == ["baselined"]
     assert json.loads((tmp_path / "a" / "results.json").read_text())["target"]["version"] \
         == "2.4.0"
-    assert main([*argv, "--target-version", "2.5.0", "--report-dir", str(tmp_path / "b")]) == 1
-    gate = json.loads((tmp_path / "b" / "baseline-gate.json").read_text())
-    assert [f["status"] for f in gate["findings"]] == ["expired"]
+    # the same results against the entry expired by version: the gate fails, and says why
+    run = read_results(tmp_path / "a" / "results.json")
+    expired = baseline(entries(("WH-013", "FAIL", "expires_version = '2.4.0'")))
+    said: list[str] = []
+    assert gate_run(run, expired, tmp_path / "a", run.exit_code(), said.append) == 1
+    assert said[0].startswith("expired") and "WH-013" in said[0]
+    assert gate_run(run, expired, tmp_path / "a", 2, said.append) == 2  # unjudged run keeps 2
     known.write_text("[[deviation]]\nrule = 'WH-013'\n")
     assert main([*argv, "--report-dir", str(tmp_path / "c")]) == 2
     assert not (tmp_path / "c" / "results.json").exists()
