@@ -26,6 +26,7 @@ def test_approval_is_exactly_approved_true(wh: Harness, observe: Observer, data:
     denial of one is judged by the policy rules)."""
     wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-003", role)
     observe.case()
     inner = data.draw(inner_calls(generation=wh.generation,
                                   operator_enabled=wh.settings.operator_method))

@@ -65,9 +65,12 @@ def _expect_answer(wh: Harness, record: RecordedRequest, answer: Answer) -> None
 
 
 def _uses_kv(wh: Harness) -> bool:
-    """True when the webhook talks to the KV peer (one request is made to find out)."""
+    """True when the webhook talks to the KV peer (the check's baseline request finds out)."""
     if wh.kv is None:
         return False
+    wh.confirm_baseline("WH-035")
+    if wh.uses_kv is not None:
+        return wh.uses_kv
     if not wh.kv.requests:
         sender, call = wh.approvable()
         _send(wh, sender, call)
@@ -81,6 +84,7 @@ def test_positive_answers_are_cached(wh: Harness, observe: Observer, role: str) 
     past CACHE_TTL_SECONDS they are read again."""
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-035", role)
     for _ in range(5):
         observe.case()
         sender, call = wh.approvable(role, fresh_cluster=True)
@@ -125,6 +129,7 @@ def test_negative_answers_are_cached(wh: Harness, observe: Observer, role: str) 
     read again after it (KV clock)."""
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-036")
     sender = b""
     for _ in range(3):
         observe.case()
@@ -221,6 +226,7 @@ def test_address_spellings_share_an_entry(wh: Harness, observe: Observer) -> Non
     """Lower-case, checksummed and upper-case spellings of one sender share its cache entry."""
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-037")
     for role in ("member", "stranger", "path-a"):
         observe.case()
         sender, call = wh.approvable(role)
@@ -314,6 +320,7 @@ def test_faults_are_never_cached(wh: Harness, observe: Observer, fault: Fault) -
     judged here (the policy-order and provenance rules judge it)."""
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-038")
     for where in ("every-read member", "every-read path-a", *AIMED):
         case = _aim(wh, fault, where)
         peer.clear_log()
@@ -338,6 +345,7 @@ def test_slow_faults_are_never_cached(wh: Harness, observe: Observer) -> None:
     each single read; the slow requests run at once (one webhook timeout in all)."""
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-038")
     batch = [_aim(wh, fault, where) for fault in SLOW_FAULTS for where in AIMED]
     peer.clear_log()
     peer.inject(*(case.plan for case in batch))
@@ -358,6 +366,7 @@ def test_cache_outage_falls_back_to_the_chain(wh: Harness, observe: Observer) ->
     wh.need_chain()
     wh.need_token()
     kv = wh.need_kv()
+    wh.confirm_baseline("WH-039")
     if not _uses_kv(wh):
         pytest.skip("the webhook does not take CACHE_URL (no request reached the KV peer)")
     with kv.down():

@@ -30,6 +30,7 @@ def _send(wh: Harness, observe: Observer, rule: str, call: bytes | str, *,
           message: str = "wrong answer for this callData") -> None:
     wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline(rule)
     observe.case()
     sender = wh.add_sender("member")
     record, answer = wh.alchemy(cases.alchemy(sender, call, wh.chain_hex()), target=target_webhook)

@@ -51,6 +51,7 @@ def two_blobs(target: bytes, canonical_inner: bytes, real_inner: bytes, gap: byt
 def _send(wh: Harness, observe: Observer, rule: str, call: bytes, label: str) -> None:
     wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline(rule)
     observe.case()
     sender = wh.add_sender("member")
     record, answer = wh.alchemy(cases.alchemy(sender, call, wh.chain_hex()))

@@ -137,6 +137,7 @@ def test_policy_answer_is_sponsor_true_or_false(wh: Harness, observe: Observer, 
     {"sponsor":false} (the policy's verdict read from POST / on the same operation)."""
     wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-047")
     sender = wh.add_sender(role)
     _same_as_alchemy(wh, observe, sender, cases.execute(wh.actors.cluster, inner),
                      wh.profile.chain_id)
@@ -293,6 +294,8 @@ def test_unparsable_or_foreign_events_are_sponsor_false(wh: Harness, observe: Ob
 def test_chain_id_forms(wh: Harness, observe: Observer) -> None:
     """chainId as a JSON number, a 0x string or a decimal string is the same chain."""
     wh.need_chain()
+    _route(wh)
+    wh.confirm_baseline("WH-055")
     for form in ("number", "hex", "decimal"):
         _judge(wh, "WH-055", _event(wh, form=form), None, observe, f"chainId as {form}")
 
@@ -301,6 +304,8 @@ def test_chain_id_forms(wh: Harness, observe: Observer) -> None:
 def test_data_without_object_wrapper(wh: Harness, observe: Observer) -> None:
     """``data`` holding the payload directly (no ``object``) is read the same."""
     wh.need_chain()
+    _route(wh)
+    wh.confirm_baseline("WH-056")
     for form in ("number", "hex"):
         _judge(wh, "WH-056", _event(wh, form=form, nest=False), None, observe,
                "data without object")

@@ -61,6 +61,7 @@ def test_first_failing_step_wins(wh: Harness, observe: Observer, steps: frozense
     """With several steps broken, the answer is the reason of the first one in policy order."""
     wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-015")
     observe.case()
     record = Broken(steps).build(wh)
     answer = wh.send(record)

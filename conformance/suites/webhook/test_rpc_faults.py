@@ -43,6 +43,7 @@ def _case(wh: Harness, observe: Observer, rule: str, *, role: str, plans: list[F
           faulty: frozenset[str], approvals_only: bool = False, late: bool = False) -> None:
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline(rule)
     observe.case()
     sender, call = wh.approvable(role, fresh_cluster=True)
     record = cases.alchemy(sender, call, wh.chain_hex())
@@ -80,6 +81,7 @@ def test_slow_faults(wh: Harness, observe: Observer) -> None:
     the right answer. The two slow cases run at once, each fault aimed at its own addresses."""
     peer = wh.need_chain()
     wh.need_token()
+    wh.confirm_baseline("WH-033")
     stranger, stranger_call = wh.approvable("stranger", fresh_cluster=True)
     member, member_call = wh.approvable("member", fresh_cluster=True)
     first = _first_view(wh)
