@@ -13,8 +13,11 @@ Whether the twin's answer is right is the other rules' business (AC-004…AC-010
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from eth_abi import encode
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
@@ -24,12 +27,17 @@ from conformance.protocol.selectors import DSTACK_PROOF_TUPLE, DSTACK_REGISTER
 from conformance.protocol.solidity_abi import decode_execute_solidity
 from conformance.strategies.malformed_calldata import malformed_execute_calldata
 from conformance.suites.account._layouts import (
-    inner_mutations,
+    PINNED_INNER,
+    PINNED_OUTER,
+    Layout,
+    inner_layouts,
     outer_layouts,
     pinned_outer_layouts,
 )
 from conformance.suites.account._support import bootstrap_inner, examples, fail
 from conformance.targets.account_world import BINDING_KEY, AccountWorld
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DECOY_KEY = 0xDEC0
 """The binding key of the decoy registration."""
@@ -81,17 +89,33 @@ def _judge_both(world: AccountWorld, observe: Observer, rule: str, call_data: by
                  f"{twin_seen.describe()}: the account reads the callData differently", op=op)
 
 
+def pinned(layouts: tuple[Layout, ...]) -> Callable[[F], F]:
+    """One explicit ``@example(layout=…)`` per layout: every kind is tried at any seed."""
+    def decorate(check: F) -> F:
+        for layout in reversed(layouts):
+            check = example(layout=layout)(check)
+        return check
+    return decorate
+
+
 @rules("AC-035")
-@given(data=st.data())
+@pinned(PINNED_OUTER)
+@given(layout=outer_layouts())
 @examples(3)
 def test_outer_readings_agree_with_solidity(world: AccountWorld, observe: Observer,
-                                            data: st.DataObject) -> None:
+                                            layout: Layout) -> None:
     """Non-canonical execute layouts around a real and a decoy registration: the account reverts
-    or answers as Solidity's reading of the call requires."""
+    or answers as Solidity's reading of the call requires. Every kind of OUTER_KINDS is pinned
+    at its boundaries (PINNED_OUTER: dirty target bits, gap and trailing bytes not a multiple
+    of 32, offsets into the head / forward / past the end, lengths past the end or short)."""
     inner = bootstrap_inner(world, world.fresh, BINDING_KEY)
     decoy = bootstrap_inner(world, world.fresh, DECOY_KEY, x=b"\x33" * 32)
-    label, call_data = data.draw(outer_layouts(world.cluster, inner, decoy), label="layout")
-    _judge_both(world, observe, "AC-035", call_data, label)
+    _judge_both(world, observe, "AC-035", layout.outer(world.cluster, inner, decoy),
+                _label(layout))
+
+
+def _label(layout: Layout) -> str:
+    return f"{layout.kind} ({layout.number:#x}, 0x{layout.blob.hex()}, field {layout.field})"
 
 
 @rules("AC-035")
@@ -119,12 +143,16 @@ def test_malformed_execute_calldata_agrees(world: AccountWorld, observe: Observe
 
 
 @rules("AC-034")
-@given(data=st.data())
+@pinned(PINNED_INNER)
+@given(layout=inner_layouts())
 @examples(3)
 def test_inner_register_is_decoded_strictly(world: AccountWorld, observe: Observer,
-                                            data: st.DataObject) -> None:
+                                            layout: Layout) -> None:
     """dstack_register encodings truncated, re-laid or with out-of-range offsets and lengths:
-    revert where Solidity's decoder rejects them, else Solidity's reading (or a revert)."""
-    inner = bootstrap_inner(world, world.fresh, BINDING_KEY)
-    label, mutated = data.draw(inner_mutations(inner), label="mutation")
-    _judge_both(world, observe, "AC-034", encode_execute(world.cluster, 0, mutated), label)
+    revert where Solidity's decoder rejects them, else Solidity's reading (or a revert). Every
+    kind of INNER_KINDS is pinned at its boundaries (PINNED_INNER: dirty memberContract bits,
+    proof offsets into the head / forward / at 2^64-1, 2^64, 2^256-1, member offsets and
+    lengths past the end, trailing bytes, padding short of a multiple of 32)."""
+    mutated = layout.inner(bootstrap_inner(world, world.fresh, BINDING_KEY))
+    _judge_both(world, observe, "AC-034", encode_execute(world.cluster, 0, mutated),
+                _label(layout))
