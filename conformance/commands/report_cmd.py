@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     render.set_defaults(handler=render_command)
     _register_diff(verbs)
     _register_baseline(verbs)
+    _register_matrix(verbs)
 
 
 def _register_diff(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,6 +62,21 @@ def _register_baseline(verbs: argparse._SubParsersAction) -> None:  # type: igno
     base.set_defaults(handler=baseline_command)
 
 
+def _register_matrix(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    matrix = verbs.add_parser(
+        "matrix", help="implementations x rules matrix over many runs (HTML and JSON)",
+        epilog="example:\n  amc report matrix reports/ref/ reports/vendor-2.4/ reports/all/ "
+               "--report-dir reports/matrix",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    matrix.add_argument("results", type=Path, nargs="+",
+                        help="results.json files, run folders, or folders of run folders")
+    matrix.add_argument("--report-dir", type=Path, required=True,
+                        help="where matrix.html and matrix.json go")
+    matrix.add_argument("--no-sensitivity", action="store_true",
+                        help="leave out the per-rule count of bundled mutants caught")
+    matrix.set_defaults(handler=matrix_command)
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -91,6 +107,21 @@ def catalogue_ids() -> tuple[str, ...]:
     from conformance.rules import load_catalogue
 
     return load_catalogue().ids
+
+
+def run_sources(paths: list[Path]) -> list[Path]:
+    """The results.json of each path: the file, the folder's, or those of its sub-folders
+    (``amc run all`` writes one folder per component run)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not (path / "results.json").is_file():
+            inner = sorted(path.glob("*/results.json"))
+            if not inner:
+                raise UsageError(f"{path}: no results.json in it or its sub-folders")
+            found += inner
+        else:
+            found.append(results_path(path))
+    return found
 
 
 def load_run_baseline(path: Path) -> Baseline:
@@ -137,4 +168,35 @@ def baseline_command(args: argparse.Namespace) -> int:
     else:
         args.output.write_text(text, encoding="utf-8")
         print(f"baseline: {args.output} ({text.count('[[deviation]]')} entries)")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}%"
+
+
+def mutant_kills() -> dict[str, int]:
+    """Per rule, the bundled mutants it catches (``amc mutants list``; report.sensitivity)."""
+    from conformance.commands.mutants_cmd import MUTANT_COMPONENTS, mutants_of
+    from conformance.report.sensitivity import kills_by_rule
+
+    return kills_by_rule({c: mutants_of(c) for c in MUTANT_COMPONENTS})
+
+
+def matrix_command(args: argparse.Namespace) -> int:
+    from conformance.report.matrix import RuleInfo, SourceRun, build_matrix, write_matrix
+    from conformance.rules import load_catalogue
+
+    runs = [SourceRun(read_run(path), path) for path in run_sources(args.results)]
+    info = {rule.id: RuleInfo(rule.component, rule.source.removeprefix("PROTOCOL.md ").strip())
+            for rule in load_catalogue().rules}
+    kills = None
+    if not args.no_sensitivity:
+        kills = mutant_kills()
+    matrix = build_matrix(runs, args.report_dir, rule_info=info, kills=kills)
+    for kind, path in write_matrix(matrix, args.report_dir).items():
+        print(f"{kind}: {path}")
+    for name, t in matrix.implementations.items():
+        print(f"{name}: {t['PASS']} PASS {t['FAIL']} FAIL {t['ERROR']} ERROR {t['SKIP']} SKIP"
+              f" · MUST {_percent(t['must_percent'])} · SHOULD {_percent(t['should_percent'])}")
     return 0
