@@ -60,7 +60,10 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         help="where reports go (default: a fresh folder under reports/)",
     )
     parser.add_argument("--seed", type=int, default=None, help="replay a run's seed")
-    parser.add_argument("--seconds", type=_seconds, default=None, help="time budget")
+    parser.add_argument(
+        "--seconds", type=_seconds, default=None,
+        help="time budget in seconds: no check starts after it (amc run all: of the whole command)",
+    )
     parser.add_argument(
         "--workers", type=_positive_int, default=1, help="parallel workers (pytest-xdist)"
     )

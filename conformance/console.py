@@ -1,17 +1,33 @@
 """Terminal reporter: renders run events as progress and the results as a per-rule summary.
 
-The engine never prints; this module is the one place a run meets the terminal (rich).
+The engine never prints; this module is the one place a run meets the terminal (rich). Fit
+for a terminal and a CI log (issue 7 §8): without a TTY the progress is a plain line at least
+every ``PLAIN_INTERVAL`` seconds; a failing rule is one line (its first failure, where its
+reproducer is), never the reproducer itself; ``amc run all`` ends with one table of its runs.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from conformance.report.model import RunResults, Verdict
+from conformance.report.external import is_pointer
+from conformance.report.model import Failure, RunResults, Verdict
+
+if TYPE_CHECKING:
+    from conformance.commands.run_all import ComponentRun
+
+PLAIN_INTERVAL = 9.0
+"""Seconds between progress lines without a TTY (the CI log shows one at least every 10 s)."""
+LINE_LIMIT = 160
+"""Characters of a failure message on a rule's one line."""
 
 _STYLE = {
     Verdict.PASS: "green",
@@ -22,10 +38,19 @@ _STYLE = {
 
 
 class ProgressReporter:
-    """Consumes ``events.ndjson`` events: a progress bar of checks, failures as they happen."""
+    """Consumes ``events.ndjson`` events: a progress bar of checks on a terminal, plain progress
+    lines elsewhere (``tick`` events keep them coming during a long check), failures as they
+    happen."""
 
-    def __init__(self, console: Console, label: str) -> None:
+    def __init__(self, console: Console, label: str, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
+        self.label = label
+        self.plain = not console.is_terminal
+        self.clock = clock
+        self.started = self.last_line = clock()
+        self.total: int | None = None
+        self.counts: Counter[str] = Counter()
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -37,24 +62,39 @@ class ProgressReporter:
         self.task = self.progress.add_task(label, total=None)
 
     def __enter__(self) -> ProgressReporter:
-        self.progress.start()
+        if not self.plain:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if not self.plain:
+            self.progress.stop()
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "collected":
+            self.total = int(event["total"])
             self.progress.update(self.task, total=event["total"])
         elif kind == "check":
             self.progress.advance(self.task)
             verdict = Verdict(event["verdict"])
+            self.counts[verdict.value] += 1
             if verdict in (Verdict.FAIL, Verdict.ERROR):
                 rules = ", ".join(event["rules"])
                 self.console.print(
                     f"  [{_STYLE[verdict]}]{verdict.value}[/] {rules}  {event['check']}"
                 )
+        if self.plain and self.clock() - self.last_line >= PLAIN_INTERVAL:
+            self.console.print(self.line(), markup=False, highlight=False)
+
+    def line(self) -> str:
+        """The plain progress line: checks done of total, verdict counts, elapsed seconds."""
+        self.last_line = self.clock()
+        done = sum(self.counts.values())
+        counts = " ".join(f"{self.counts[v.value]} {v.value}" for v in Verdict)
+        total = "?" if self.total is None else str(self.total)
+        return (f"{self.label}: {done}/{total} checks done · {counts} · "
+                f"{self.last_line - self.started:.0f} s")
 
 
 def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
@@ -73,10 +113,13 @@ def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
         )
     console.print(table)
     for r in run.results:
-        for failure in r.failures[:3]:
-            console.print(f"[bold red]FAIL {r.rule_id}[/] {failure.message}")
-            if failure.reproducer:
-                console.print(failure.reproducer, markup=False, highlight=False)
+        if r.verdict is Verdict.FAIL and r.failures:
+            console.print(f"[bold red]FAIL {r.rule_id}[/] "
+                          + _failure_line(r.rule_id, r.failures, report_dir),
+                          markup=True, highlight=False)
+    if run.aborted is not None:
+        console.print(f"[bold red]RUN ABORTED (exit {run.aborted.exit_code}): "
+                      f"{_escape(run.aborted.cause)}[/] · rules it did not judge are ERROR")
     counts = run.summary()
     console.print(
         "  ".join(f"[{_STYLE[Verdict(k)]}]{v} {k}[/]" for k, v in counts.items())
@@ -97,7 +140,54 @@ def _print_roots(console: Console, run: RunResults) -> None:
                       markup=False, highlight=False)
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _one_line(text: str, limit: int = LINE_LIMIT) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _failure_line(rule_id: str, failures: Sequence[Failure], report_dir: str) -> str:
+    """A failing rule in one line: its first failure's message (short), how many more, and
+    where the reproducer is (its file, or the ``amc replay`` that prints it)."""
+    more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+    first = failures[0]
+    if is_pointer(first.reproducer):
+        where = str(Path(report_dir) / first.reproducer["external"])
+    else:
+        where = f"amc replay {report_dir} --rule {rule_id}"
+    return f"{_escape(_one_line(first.message))}{more} · reproducer: {_escape(where)}"
+
+
+def print_all_summary(console: Console, runs: Sequence[ComponentRun]) -> None:
+    """The one summary of ``amc run all``: a row per run and the command's exit code."""
+    from conformance.commands.run_all import overall_exit_code
+
+    table = Table(title="amc run all")
+    for column in ("run", *(v.value for v in Verdict), "exit", "reports"):
+        table.add_column(column, overflow="fold")
+    totals: Counter[str] = Counter()
+    for run in runs:
+        counts = run.summary or {}
+        totals.update(counts)
+        cells = [str(counts.get(v.value, "-")) for v in Verdict]
+        table.add_row(f"{run.component} · {run.profile}", *cells, str(run.exit_code),
+                      _escape(run.report_dir or run.note))
+    console.print(table)
+    for run in runs:
+        if run.note and run.report_dir:
+            console.print(f"  {run.component} · {run.profile}: {_escape(run.note)}")
+    code = overall_exit_code(runs)
+    console.print(f"amc run all: {len(runs)} runs · "
+                  + " ".join(f"{totals[v.value]} {v.value}" for v in Verdict)
+                  + f" · exit {code}", highlight=False)
+
+
 def _first_reason(statement: str, reasons: list[str], verdict: Verdict) -> str:
     if verdict in (Verdict.SKIP, Verdict.ERROR) and reasons:
-        return f"{statement} [dim]({reasons[0]})[/]"
-    return statement
+        return f"{_escape(statement)} [dim]({_escape(_one_line(reasons[0]))})[/]"
+    return _escape(statement)

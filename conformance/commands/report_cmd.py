@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from pathlib import Path
 
 from conformance.errors import UsageError
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _register_diff(verbs)
     _register_baseline(verbs)
     _register_matrix(verbs)
+    _register_attest(verbs)
 
 
 def _register_diff(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -75,6 +77,38 @@ def _register_matrix(verbs: argparse._SubParsersAction) -> None:  # type: ignore
     matrix.add_argument("--no-sensitivity", action="store_true",
                         help="leave out the per-rule count of bundled mutants caught")
     matrix.set_defaults(handler=matrix_command)
+
+
+def _register_attest(verbs: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    raw = argparse.RawDescriptionHelpFormatter
+    attest = verbs.add_parser(
+        "attest", help="sign an in-toto test-result attestation of a run (DSSE)",
+        epilog="example:\n  amc report attest reports/webhook-x/ --key keys/amc-attest.key "
+               "--baseline known.toml --output webhook-2.4.0.intoto.json", formatter_class=raw)
+    attest.add_argument("results", type=Path, help="a results.json or the run's folder")
+    attest.add_argument("--key", type=Path, required=True, help="PEM private key (amc report "
+                        "keygen)")
+    attest.add_argument("--output", type=Path, required=True, help="the envelope to write")
+    attest.add_argument("--baseline", type=Path, default=None,
+                        help="the known-deviation baseline the release was gated with")
+    attest.add_argument("--binary", type=Path, action="append", default=[],
+                        help="a file that is the implementation (repeatable; the --launch "
+                             "program and script and an --artifact are found by themselves)")
+    attest.add_argument("--url", default="", help="where the run can be seen (a CI run)")
+    attest.set_defaults(handler=attest_command)
+    verify = verbs.add_parser(
+        "verify", help="check an attestation's signature, digests and verdicts (exit 1: no)",
+        epilog="example:\n  amc report verify webhook-2.4.0.intoto.json reports/webhook-x/ "
+               "--public-key keys/amc-attest.pub", formatter_class=raw)
+    verify.add_argument("attestation", type=Path, help="the DSSE envelope (JSON)")
+    verify.add_argument("results", type=Path, help="the results.json it claims, or its folder")
+    verify.add_argument("--public-key", type=Path, required=True, help="PEM public key")
+    verify.add_argument("--baseline", type=Path, default=None,
+                        help="also check that the attestation names this baseline")
+    verify.set_defaults(handler=verify_command)
+    keygen = verbs.add_parser("keygen", help="write an ed25519 key pair for attestations")
+    keygen.add_argument("directory", type=Path, help="where amc-attest.key/.pub go")
+    keygen.set_defaults(handler=keygen_command)
 
 
 def _date(text: str) -> dt.date:
@@ -199,4 +233,56 @@ def matrix_command(args: argparse.Namespace) -> int:
     for name, t in matrix.implementations.items():
         print(f"{name}: {t['PASS']} PASS {t['FAIL']} FAIL {t['ERROR']} ERROR {t['SKIP']} SKIP"
               f" · MUST {_percent(t['must_percent'])} · SHOULD {_percent(t['should_percent'])}")
+    return 0
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{what}={path}: cannot read ({exc.strerror or exc})") from None
+
+
+def attest_command(args: argparse.Namespace) -> int:
+    from conformance.report.attest import build_statement, sign_statement, target_files
+    from conformance.report.baseline import evaluate
+
+    source = results_path(args.results)
+    run, data = read_run(source), _read_bytes(source, "results")
+    judged = evaluate(run, load_run_baseline(args.baseline)) if args.baseline else None
+    statement = build_statement(run, data, baseline=judged, url=args.url,
+                                files=target_files(run, args.binary))
+    envelope = sign_statement(statement, _read_bytes(args.key, "--key"))
+    args.output.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
+    subjects = ", ".join(s["name"] for s in statement["subject"])
+    print(f"attestation: {args.output} (result {statement['predicate']['result']}; "
+          f"subjects: {subjects})")
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from conformance.report.attest import verify_attestation
+
+    try:
+        envelope = json.loads(_read_bytes(args.attestation, "attestation"))
+    except ValueError:
+        raise UsageError(f"attestation={args.attestation}: not JSON") from None
+    source = results_path(args.results)
+    problems = verify_attestation(
+        envelope, read_run(source), _read_bytes(source, "results"),
+        _read_bytes(args.public_key, "--public-key"),
+        baseline_bytes=_read_bytes(args.baseline, "--baseline") if args.baseline else None)
+    for problem in problems:
+        print(f"MISMATCH {problem}")
+    print("verified: signature, digests and verdicts match" if not problems
+          else f"NOT verified: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def keygen_command(args: argparse.Namespace) -> int:
+    from conformance.report.attest import generate_keypair
+
+    private, public = generate_keypair(args.directory)
+    print(f"private key: {private} (keep it secret: a CI secret, never in the repository)")
+    print(f"public key:  {public} (publish it beside your releases)")
     return 0

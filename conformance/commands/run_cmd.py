@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from rich.console import Console
 
 from conformance.cli import add_common_options
-from conformance.console import ProgressReporter, print_summary
+from conformance.commands.run_all import ComponentRun, overall_exit_code, run_plan
+from conformance.console import ProgressReporter, print_all_summary, print_summary
 from conformance.engine.config import COMPONENTS, RunConfig, TargetSpec
-from conformance.engine.run import default_report_dir, new_seed, run_component, validate_component
+from conformance.engine.run import (
+    RunAborted,
+    default_report_dir,
+    new_seed,
+    run_component,
+    validate_component,
+)
 from conformance.errors import UsageError, did_you_mean
 
 DEFAULT_PROFILE = {"webhook": "pimlico", "account": "base", "sidecar": "pimlico"}
@@ -39,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     target.add_argument("--artifact", metavar="FILE", help="a compiled account contract (JSON)")
     target.add_argument("--rpc", metavar="URL", help="a JSON-RPC node with a deployed account")
     p.add_argument("--mutant", help="with --reference: run against this named mutant")
+    p.add_argument(
+        "--no-token",
+        action="store_true",
+        help="with --url: run without the target's token (ALCHEMY_WEBHOOK_TOKEN unset) and so "
+        "only the rules that need no token; without this option a missing token stops the run",
+    )
     p.add_argument("--address", help="with --rpc: the deployed account's address")
     p.add_argument(
         "--evm",
@@ -76,11 +91,18 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
         raise UsageError(f"--{kind} does not apply to {component} (use {allowed})")
     if args.mutant and kind != "reference":
         raise UsageError("--mutant needs --reference")
+    if args.mutant:
+        _check_mutant(component, args.mutant)
     if kind == "rpc" and not args.address:
         raise UsageError("--rpc needs --address (the deployed account)")
     if kind == "artifact" and not Path(args.artifact).is_file():
         raise UsageError(f"--artifact={args.artifact}: no such file")
+    if kind == "artifact":
+        from conformance.targets.account_artifact import load_account_artifact
+
+        load_account_artifact(args.artifact)  # unusable JSON or ABI: exit 2 before anything
     if kind == "url":
+        _check_token(args, component)
         _check_url(args.url, min(args.ready_timeout, 10.0))
     return TargetSpec(
         kind=kind,
@@ -98,6 +120,30 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
     )
 
 
+def _check_mutant(component: str, name: str) -> None:
+    """``--mutant`` must name a bundled mutant of ``component`` (``amc mutants list``)."""
+    from conformance.commands.mutants_cmd import MUTANT_COMPONENTS, mutants_of
+
+    if component not in MUTANT_COMPONENTS:
+        raise UsageError(f"--mutant={name}: {component} has no bundled mutants")
+    names = [str(m["name"]) for m in mutants_of(component)]
+    if name not in names:
+        raise UsageError(f"--mutant={name}: no such {component} mutant"
+                         f"{did_you_mean(name, names)} (see amc mutants list)")
+
+
+def _check_token(args: argparse.Namespace, component: str) -> None:
+    """``--url`` needs the target's token in the environment, unless ``--no-token`` says to
+    run only the rules that need none (a missing token must not pass as a short green run)."""
+    from conformance.profiles import load_profile
+
+    profile = load_profile(args.profile or DEFAULT_PROFILE[component])
+    name = profile.webhook.token_env
+    if not os.environ.get(name) and not args.no_token:
+        raise UsageError(f"--url: {name} is not set; export the target's token in {name}, or "
+                         "pass --no-token to run only the rules that need no token")
+
+
 def _check_url(url: str, timeout: float) -> None:
     """``--url`` must be an http(s) URL of a server that answers (any HTTP status will do: a
     503 from /healthz is a judgeable target); else a usage error, not a run of ERRORs."""
@@ -113,7 +159,9 @@ def _check_url(url: str, timeout: float) -> None:
                          f"({type(exc).__name__}: {exc})".splitlines()[0]) from None
 
 
-def _writable_report_dir(path: Path) -> None:
+def _writable_report_dir(path: Path) -> bool:
+    """Create ``path`` if needed (UsageError when it cannot be written); True if created."""
+    created = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".amc-write-test"
@@ -122,6 +170,13 @@ def _writable_report_dir(path: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"--report-dir={path}: cannot write there ({reason})") from None
+    return created
+
+
+def _remove_if_empty(path: Path, created: bool) -> None:
+    """Remove a report folder this command made when the run left nothing in it."""
+    if created and path.is_dir() and not any(path.iterdir()):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -143,10 +198,12 @@ def run_command(args: argparse.Namespace) -> int:
         from conformance.commands.report_cmd import load_run_baseline
 
         args.baseline = load_run_baseline(args.baseline)  # a bad baseline: exit 2 before the run
-    worst = 0
-    for component, profile in plan:
-        worst = max(worst, _run_one(args, component, profile, console))
-    return worst
+    if args.component != "all":
+        return _run_one(args, *plan[0], console, seconds=args.seconds).exit_code
+    runs = run_plan(plan, args.seconds,
+                    lambda c, p, budget: _run_one(args, c, p, console, seconds=budget))
+    print_all_summary(console, runs)
+    return overall_exit_code(runs)
 
 
 def _selected_plan(args: argparse.Namespace, plan: list[tuple[str, str]],
@@ -175,21 +232,23 @@ def _selected_plan(args: argparse.Namespace, plan: list[tuple[str, str]],
     return kept
 
 
-def _run_one(args: argparse.Namespace, component: str, profile: str, console: Console) -> int:
+def _run_one(args: argparse.Namespace, component: str, profile: str, console: Console, *,
+             seconds: float | None) -> ComponentRun:
     from conformance.profiles import load_profile
 
     load_profile(profile)  # a bad profile is a usage error before anything starts
+    spec = target_spec(args, component)  # so is an unusable target: before any folder exists
     seed = args.seed if args.seed is not None else new_seed()
     report_dir = args.report_dir or default_report_dir(component, seed)
     if args.report_dir and args.component == "all":
         report_dir = Path(args.report_dir) / f"{component}-{profile}"
-    _writable_report_dir(Path(report_dir))
+    created = _writable_report_dir(Path(report_dir))
     config = RunConfig(
         component=component,
         profile=profile,
-        target=target_spec(args, component),
+        target=spec,
         seed=seed,
-        seconds=args.seconds,
+        seconds=seconds,
         include=tuple(args.rule),
         exclude=tuple(args.exclude_rule),
         strict=args.strict,
@@ -204,12 +263,23 @@ def _run_one(args: argparse.Namespace, component: str, profile: str, console: Co
         f"{config.target.kind}{' ' + config.target.mutant if config.target.mutant else ''}"
         f" · seed {seed} (replay with --seed {seed})"
     )
-    with ProgressReporter(console, f"{component} checks") as progress:
-        outcome = run_component(config, on_event=progress)
+    try:
+        with ProgressReporter(console, f"{component} checks") as progress:
+            outcome = run_component(config, on_event=progress)
+    except RunAborted as exc:  # partial reports written: they say aborted
+        outcome = exc.outcome
+        print_summary(console, outcome.results, str(outcome.report_dir))
+        return ComponentRun(component, profile, outcome.exit_code, outcome.results.summary(),
+                            str(outcome.report_dir), note=f"aborted: {exc}")
+    except UsageError:
+        _remove_if_empty(Path(report_dir), created)
+        raise
     print_summary(console, outcome.results, str(outcome.report_dir))
+    code = outcome.exit_code
     if args.baseline:
         from conformance.report.baseline import gate_run
 
-        return gate_run(outcome.results, args.baseline, outcome.report_dir, outcome.exit_code,
+        code = gate_run(outcome.results, args.baseline, outcome.report_dir, outcome.exit_code,
                         console.print)
-    return outcome.exit_code
+    return ComponentRun(component, profile, code, outcome.results.summary(),
+                        str(outcome.report_dir))

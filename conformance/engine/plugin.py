@@ -9,7 +9,9 @@ entry point and stays inert unless ``--amc-config`` names a run configuration. W
 - records each check's cases, and a ``CheckFailure`` as structured data, on the test report
   (so xdist ships them to the controller);
 - emits NDJSON events (``events.ndjson``) that the CLI renders as progress — it never prints;
-- at the end, folds the outcomes into one verdict per rule and writes the reports.
+- at the end, folds the outcomes into one verdict per rule and writes the reports; a run that
+  ended early (``abort_run``, SIGINT/SIGTERM) is marked ``aborted`` and the checks it never ran
+  are ERROR "not judged" (``engine.aborts``).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from typing import Any
 import pytest
 
 from conformance import __version__
+from conformance.engine import aborts
 from conformance.engine.checks import RULES_MARK, CheckFailure, Observer, TargetError
 from conformance.engine.config import RunConfig
 from conformance.errors import UsageError
-from conformance.report.model import CheckOutcome, Failure, RunResults, Verdict
+from conformance.report.model import Aborted, CheckOutcome, Failure, RunResults, Verdict
 
-ABORT_FILE = "abort.txt"
+ABORT_FILE = aborts.ABORT_FILE
 EVENTS_FILE = "events.ndjson"
 LOG_DIR = "logs"
 SLOW_REASON = "waits on the wall clock (minutes): off by default, run with --slow (nightly)"
@@ -95,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _abort(report_dir, str(exc))
         raise
     config.stash[STATE] = state
+    aborts.install_stop_handlers()
     _configure_hypothesis(run)
 
 
@@ -123,8 +127,7 @@ def _configure_hypothesis(run: RunConfig) -> None:
 
 
 def _abort(report_dir: Path, message: str) -> None:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / ABORT_FILE).write_text(message.splitlines()[0] if message else "aborted")
+    aborts.write_abort(report_dir, message)
 
 
 def rule_ids_of(item: pytest.Item) -> tuple[str, ...]:
@@ -171,7 +174,17 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+    aborts.write_collected(state.report_dir, [_collected(item) for item in items])
     state.emit("collected", total=len(items))
+
+
+def _collected(item: pytest.Item) -> dict[str, Any]:
+    """A collected check as ``collected.json`` records it (its skip reason, if skipped now)."""
+    skip = item.get_closest_marker("skip")
+    reason = (skip.kwargs.get("reason") or (skip.args[0] if skip.args else "skipped")) if skip \
+        else None
+    return {"check": item.nodeid.split("suites/", 1)[-1], "rules": list(rule_ids_of(item)),
+            "skip": reason}
 
 
 def _named_ids(outcomes: list[CheckOutcome]) -> set[str]:
@@ -219,7 +232,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     funcargs = getattr(item, "funcargs", {})
     observer = funcargs.get("observe")
     props.append(("amc_cases", observer.cases if isinstance(observer, Observer) else None))
-    exc = call.excinfo.value if call.excinfo is not None else None
+    exc = _decisive(call.excinfo.value if call.excinfo is not None else None)
     if isinstance(exc, CheckFailure):
         failure = {
             "rule_id": exc.rule_id,
@@ -234,6 +247,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.user_properties = [p for p in report.user_properties if not p[0].startswith("amc_")]
     report.user_properties.extend(props)
     return report
+
+
+def _decisive(exc: BaseException | None) -> BaseException | None:
+    """The exception that decides a check's verdict. Hypothesis raises an ExceptionGroup when
+    several examples fail (several explicit @examples, say): its first CheckFailure is the FAIL
+    (not an ERROR), else its first member."""
+    if isinstance(exc, BaseExceptionGroup):
+        members = [_decisive(sub) for sub in exc.exceptions]
+        failures = [m for m in members if isinstance(m, CheckFailure)]
+        return failures[0] if failures else (members[0] if members else exc)
+    return exc
 
 
 def _jsonable(value: Any) -> Any:
@@ -260,6 +284,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                 rules=list(outcome.rule_ids),
                 verdict=outcome.verdict.value,
                 cases=outcome.cases,
+                failed_rule=outcome.failed_rule,
             )
 
 
@@ -335,23 +360,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None or hasattr(session.config, "workerinput"):
         return
-    run = build_results(state)
+    run = build_results(state, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
     from conformance.report import write_reports
 
     write_reports(run, state.report_dir, redactor=_redactor(state))
     state.emit("finished", summary=run.summary(), exit_code=run.exit_code())
 
 
-def build_results(state: RunState) -> RunResults:
-    """Fold the session's outcomes into the run's ``RunResults``."""
+def build_results(state: RunState, *, interrupted: bool = False,
+                  aborted: Aborted | None = None) -> RunResults:
+    """Fold the session's outcomes into the run's ``RunResults``; a run that ended early is
+    ``aborted`` (found by ``engine.aborts`` unless given) and each check it never ran counts as
+    ERROR "not judged"."""
     from conformance.engine.outcomes import fold_outcomes
 
+    aborted = aborted or aborts.aborted_of(state.report_dir, interrupted)
+    outcomes = list(state.outcomes)
+    collected = aborts.read_collected(state.report_dir) if aborted else None
+    if aborted is not None and collected is not None:
+        done = {o.check for o in outcomes}
+        outcomes += aborts.not_judged(collected, done, aborted.cause)
     results = fold_outcomes(
-        _selected_rules(state, named=_named_ids(state.outcomes)),
-        state.outcomes,
+        _selected_rules(state, named=_named_ids(outcomes)),
+        outcomes,
         generation=state.profile.generation,
         catalogue=state.catalogue,
     )
+    if aborted is not None and collected is None:  # ended before its checks were collected
+        for result in results:
+            if result.verdict is Verdict.SKIP:
+                result.verdict = Verdict.ERROR
+                result.reasons = [f"not judged: {aborted.cause}"]
     return RunResults(
         suite_version=__version__,
         catalogue_digest=state.catalogue.digest,
@@ -364,6 +403,7 @@ def build_results(state: RunState) -> RunResults:
         results=results,
         strict=state.config.strict,
         logs=_read_logs(state.report_dir / LOG_DIR),
+        aborted=aborted,
     )
 
 

@@ -38,7 +38,13 @@ def write_reports(
     """Write ``results.json``, ``junit.xml`` and ``report.html`` into ``directory``.
 
     results.json is written (and schema-validated) first, so an invalid run writes nothing.
+    Failure values over 4 KiB go to files of ``directory`` first (``report.external``): all
+    three reports point to the same files.
     """
+    from conformance.report.external import externalize_run
+    from conformance.report.json_writer import prepare
+
+    run = externalize_run(prepare(run, redactor), directory)
     return {
         "json": write_results(run, directory, redactor=redactor),
         "junit": write_junit(run, directory, redactor=redactor),

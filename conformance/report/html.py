@@ -68,7 +68,7 @@ def _view(rule: RuleResult) -> RuleView:
         FailureView(
             message=f.message,
             minimal_input=None if f.minimal_input is None else format_input(f.minimal_input),
-            reproducer=f.reproducer,
+            reproducer=format_input(f.reproducer),
             check=f.check,
         )
         for f in rule.failures
@@ -84,6 +84,7 @@ def _context(run: RunResults) -> dict[str, Any]:
         "target": target,
         "summary": run.summary(),
         "exit_code": run.exit_code(),
+        "aborted": run.aborted,
         "rules": [_view(r) for r in run.results],
         "roots": run.roots(),
         "roots_headline": format_roots_headline(run.roots()),

@@ -17,6 +17,8 @@ from conformance.report.redact import Redactor
 from conformance.report.schema import ResultsSchemaError, validate_results
 
 RESULTS_FILE = "results.json"
+READ_MAJORS = ("1", "2")
+"""Schema majors this suite reads: 2.x adds ``aborted`` and external pointers to 1.x."""
 
 _ID_PARTS = re.compile(r"(\d+)")
 
@@ -64,10 +66,12 @@ def _check_version(doc: Any, source: str) -> None:
         raise ResultsSchemaError(f"{source}: schema_version={version!r} is not MAJOR.MINOR")
     major = version.split(".")[0]
     ours = SCHEMA_VERSION.split(".")[0]
-    if major != ours:
+    if major not in READ_MAJORS:
         raise ResultsSchemaError(
-            f"{source}: schema_version={version} is not supported (this suite reads {ours}.x)"
+            f"{source}: schema_version={version} is not supported (this suite reads "
+            f"{', '.join(f'{m}.x' for m in READ_MAJORS)})"
         )
+    assert ours in READ_MAJORS
 
 
 def read_results(path: Path) -> RunResults:

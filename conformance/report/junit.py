@@ -2,9 +2,10 @@
 
 classname is the rule family (``WH``), name is ``"<rule id> <statement>"``. FAIL becomes
 ``<failure>`` carrying each failure's message, minimal input and reproducer; ERROR
-``<error>``; SKIP ``<skipped>`` with the reason. The result model has no per-rule duration, so
-testcases report ``time="0.000"`` and the run's duration sits on ``<testsuites>`` (and on the
-testsuite when there is only one).
+``<error>``; SKIP ``<skipped>`` with the reason; an aborted run adds the testcase
+``amc / run aborted`` with an ``<error>`` naming the cause. The result model has no per-rule
+duration, so testcases report ``time="0.000"`` and the run's duration sits on ``<testsuites>``
+(and on the testsuite when there is only one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from conformance.report.external import describe
 from conformance.report.json_writer import prepare
 from conformance.report.model import Failure, RuleResult, RunResults, Verdict
 from conformance.report.redact import Redactor
@@ -38,7 +40,11 @@ def family(rule_id: str) -> str:
 
 
 def format_input(value: Any) -> str:
-    """A minimal input as text: strings as they are (hex stays hex), the rest pretty JSON."""
+    """A minimal input as text: strings as they are (hex stays hex), the rest pretty JSON; a
+    value kept in a file of the report directory as where it is (``report.external``)."""
+    pointer = describe(value)
+    if pointer is not None:
+        return pointer
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
@@ -54,7 +60,7 @@ def format_failures(failures: Iterable[Failure]) -> str:
         if f.minimal_input is not None:
             lines += ["minimal input:", format_input(f.minimal_input)]
         if f.reproducer:
-            lines += ["reproducer:", f.reproducer]
+            lines += ["reproducer:", format_input(f.reproducer)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -81,6 +87,18 @@ def _testcase(parent: ET.Element, rule: RuleResult) -> None:
         node.text = xml_safe(format_failures(rule.failures) or reasons)
     elif rule.verdict is Verdict.SKIP:
         ET.SubElement(case, "skipped", message=_short(reasons or "not applicable"))
+
+
+def _aborted_case(parent: ET.Element, run: RunResults) -> None:
+    """The testcase saying the run ended early: a CI gate reading JUnit sees an error."""
+    assert run.aborted is not None
+    case = ET.SubElement(parent, "testcase", classname="amc", name="run aborted", time="0.000")
+    node = ET.SubElement(case, "error", message=_short(run.aborted.cause))
+    node.set("type", f"aborted (exit {run.aborted.exit_code})")
+    node.text = xml_safe(
+        f"{run.aborted.cause}\nThe run ended early (exit {run.aborted.exit_code}): the rules it "
+        "did not judge are errors, not skips."
+    )
 
 
 def _properties(parent: ET.Element, run: RunResults) -> None:
@@ -117,6 +135,13 @@ def _counts(element: ET.Element, rules: list[RuleResult]) -> None:
     element.set("skipped", count(Verdict.SKIP))
 
 
+def _bump(*elements: ET.Element) -> None:
+    """One more test and one more error on each element (the aborted testcase)."""
+    for element in elements:
+        for key in ("tests", "errors"):
+            element.set(key, str(int(element.get(key, "0")) + 1))
+
+
 def build_junit(run: RunResults) -> ET.Element:
     """The ``<testsuites>`` tree of an already prepared (redacted, sorted) run."""
     root = ET.Element("testsuites", name=f"attestmesh-conformance {run.profile}")
@@ -139,6 +164,9 @@ def build_junit(run: RunResults) -> ET.Element:
         for rule in rules:
             _testcase(suite, rule)
         if component == home:
+            if run.aborted is not None:
+                _aborted_case(suite, run)
+                _bump(suite, root)
             _logs(suite, run.logs)
     return root
 

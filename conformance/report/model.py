@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+"""2.0: top-level ``aborted``; ``minimal_input``/``reproducer`` may be an external pointer
+(``report.external``). Readers of this suite read 1.x documents too."""
 
 
 class Verdict(enum.StrEnum):
@@ -132,6 +134,24 @@ class RuleResult:
         )
 
 
+@dataclass(frozen=True)
+class Aborted:
+    """Why a run ended before judging every rule: the one-line cause and the exit code it gives
+    (2: the run could not start or go on; 130/143: interrupted by SIGINT/SIGTERM)."""
+
+    cause: str
+    exit_code: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``aborted`` object of ``results.json``."""
+        return {"cause": self.cause, "exit_code": self.exit_code}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Aborted | None:
+        """The inverse of ``to_json`` (None for a run that was not aborted)."""
+        return None if not data else cls(str(data["cause"]), int(data["exit_code"]))
+
+
 @dataclass
 class RunResults:
     """A whole run: identity of what was tested and one ``RuleResult`` per rule."""
@@ -150,6 +170,8 @@ class RunResults:
     schema_version: str = SCHEMA_VERSION
     repeat: dict[str, Any] | None = None
     """With ``--repeat K``: ``{"runs": K, "seeds": [...]}`` (``report.flakes``)."""
+    aborted: Aborted | None = None
+    """Set when the run ended early: its rules not judged are ERROR, never SKIP or PASS."""
 
     def to_json(self) -> dict[str, Any]:
         """The whole ``results.json`` document (see ``report/results.schema.json``)."""
@@ -164,6 +186,7 @@ class RunResults:
             "started_at": self.started_at,
             "duration_seconds": round(self.duration_seconds, 3),
             "strict": self.strict,
+            "aborted": self.aborted.to_json() if self.aborted else None,
             "summary": self.summary(),
             "roots": [root.to_json() for root in self.roots()],
             "results": [r.to_json() for r in self.results],
@@ -188,6 +211,7 @@ class RunResults:
             logs=dict(data.get("logs", {})),
             schema_version=data.get("schema_version", SCHEMA_VERSION),
             repeat=data.get("repeat"),
+            aborted=Aborted.from_json(data.get("aborted")),
         )
 
     def roots(self) -> list[Any]:
@@ -204,7 +228,10 @@ class RunResults:
         return counts
 
     def exit_code(self) -> int:
-        """0 when every applicable MUST rule passes (SHOULD too with ``strict``), else 1."""
+        """The aborted run's code (2, 130, 143); else 0 when every applicable MUST rule passes
+        (SHOULD too with ``strict``), else 1."""
+        if self.aborted is not None:
+            return self.aborted.exit_code
         for r in self.results:
             gating = r.level == "MUST" or self.strict
             if gating and r.verdict in (Verdict.FAIL, Verdict.ERROR):

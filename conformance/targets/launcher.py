@@ -4,15 +4,23 @@ The process runs in its own process group with stdout and stderr appended to a l
 ready when ``GET <ready_path>`` gets any HTTP answer within ``ready_timeout``; it is stopped by
 SIGTERM to the group, then SIGKILL. A process that exits or never answers raises
 ``TargetError`` with the tail of its log.
+
+Nothing it starts outlives the suite (issue 7 §3): the process gets SIGTERM when the process
+that started it dies (Linux ``PR_SET_PDEATHSIG``), and while ``$AMC_PROCESS_DIR`` names a folder
+each running group has an empty file there named by its id, so the run's signal handler and
+``amc`` itself can stop every group still running (``engine.aborts.stop_recorded_groups``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +31,33 @@ from conformance.errors import TargetError
 
 STOP_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL."""
+PROCESS_DIR_ENV = "AMC_PROCESS_DIR"
+"""Names the folder where running process groups are recorded (set by ``engine.run``, read by
+``engine.aborts``, which may not import this layer: tests/unit/test_run_aborts.py pins both)."""
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the starting thread's process dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _record(pid: int, running: bool) -> None:
+    """Create or remove ``$AMC_PROCESS_DIR/<pid>`` (the group id: each target leads its own)."""
+    folder = os.environ.get(PROCESS_DIR_ENV)
+    if not folder:
+        return
+    with contextlib.suppress(OSError):
+        if running:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / str(pid)).touch()
+        else:
+            (Path(folder) / str(pid)).unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -92,7 +127,10 @@ class LaunchedProcess:
             self._proc = subprocess.Popen(
                 self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
+                # The death signal follows the starting *thread*: only from the main thread.
+                preexec_fn=_die_with_parent if _in_main_thread() else None,
             )
+            _record(self._proc.pid, running=True)
         try:
             self._wait_ready()
         except BaseException:
@@ -118,20 +156,20 @@ class LaunchedProcess:
             f"{log_tail(self.log_path)}"
         )
 
-    def stop(self) -> None:
-        """SIGTERM the process group, SIGKILL after ``STOP_GRACE``; idempotent."""
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """SIGTERM the process group, SIGKILL after ``grace`` seconds; idempotent."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         if proc.poll() is None:
             _signal_group(proc, signal.SIGTERM)
             try:
-                proc.wait(timeout=STOP_GRACE)
+                proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=STOP_GRACE)
-        else:
-            _signal_group(proc, signal.SIGKILL)  # leftovers of an exited leader
+        _signal_group(proc, signal.SIGKILL)  # leftovers of the group (a shell's children)
+        _record(proc.pid, running=False)
 
     def __enter__(self) -> LaunchedProcess:
         return self.start()

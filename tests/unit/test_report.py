@@ -152,7 +152,7 @@ def test_json_round_trip_sorted_and_pretty(tmp_path: Path) -> None:
     run = make_run()
     path = write_results(run, tmp_path / "out")
     text = path.read_text(encoding="utf-8")
-    assert path.name == "results.json" and text.startswith('{\n  "schema_version": "1.0"')
+    assert path.name == "results.json" and text.startswith('{\n  "schema_version": "2.0"')
     ids = [r["rule_id"] for r in json.loads(text)["results"]]
     assert ids == ["UO-003", "WH-001", "WH-009", "WH-012", "WH-030", "WH-040", "WH-050"]
     back = read_results(path)
@@ -173,14 +173,18 @@ def test_rule_ids_sort_naturally(tmp_path: Path) -> None:
 def test_read_rejects_unknown_major_and_accepts_a_newer_minor(tmp_path: Path) -> None:
     path = write_results(make_run(), tmp_path)
     doc = json.loads(path.read_text())
-    doc["schema_version"] = "2.0"
+    doc["schema_version"] = "3.0"
     path.write_text(json.dumps(doc))
-    with pytest.raises(ResultsSchemaError, match=r"schema_version=2\.0 is not supported") as info:
+    with pytest.raises(ResultsSchemaError, match=r"schema_version=3\.0 is not supported") as info:
         read_results(path)
     assert "\n" not in str(info.value)
-    doc["schema_version"] = "1.7"
+    doc["schema_version"] = "2.7"
     path.write_text(json.dumps(doc))
-    assert read_results(path).schema_version == "1.7"
+    assert read_results(path).schema_version == "2.7"
+    doc["schema_version"] = "1.0"  # a 1.x report (no ``aborted``, no pointers) is still read
+    del doc["aborted"]
+    path.write_text(json.dumps(doc))
+    assert read_results(path).aborted is None
 
 
 def test_read_rejects_garbage_with_a_clear_error(tmp_path: Path) -> None:
