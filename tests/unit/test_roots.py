@@ -114,3 +114,18 @@ def test_fallback_keys_failed_op_and_apostrophes() -> None:
     b = Failure("owner operation 3 did not land through handleOps: FailedOp 'AA24 signature error'")
     assert cause_of(a) == cause_of(b) == "handleOps FailedOp AA24 signature error"
     assert cause_of(Failure("member's 3 tries and 'x' 2")) == "member's N tries and … N"
+
+
+def test_several_failing_examples_are_a_fail_not_an_error() -> None:
+    """Hypothesis raises an ExceptionGroup when several (explicit) examples fail: the plugin
+    takes its first CheckFailure as the FAIL, nested groups included."""
+    from conformance.engine.checks import TargetError
+    from conformance.engine.plugin import _decisive
+
+    first = CheckFailure("WH-067", "approved a dirty target")
+    group = ExceptionGroup("2 failures", [TargetError("hung"),
+                                          ExceptionGroup("inner", [first, ValueError("x")])])
+    assert _decisive(group) is first
+    only_errors = ExceptionGroup("e", [TargetError("hung")])
+    assert isinstance(_decisive(only_errors), TargetError)
+    assert _decisive(None) is None

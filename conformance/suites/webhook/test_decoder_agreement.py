@@ -10,11 +10,18 @@ offset word really points to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
-from conformance.protocol.calldata import EXECUTE_SELECTOR, DecodeError
+from conformance.protocol.calldata import (
+    CANONICAL_DATA_START,
+    EXECUTE_SELECTOR,
+    HEAD_END,
+    DecodeError,
+)
 from conformance.protocol.hexutil import address_word, word
 from conformance.protocol.selectors import selector
 from conformance.protocol.solidity_abi import decode_execute_solidity
@@ -35,6 +42,47 @@ FORBIDDEN_INNER = selector("transferOwnership(address)") + bytes(32)
 """transferOwnership(address): never sponsorable (PROTOCOL.md §1)."""
 
 
+_WORD = 2**256 - 1
+_NUMBERS = st.one_of(st.integers(0, 4096), st.integers(0, _WORD))
+
+
+def _set_word(call: bytes, at: int, value: int) -> bytes:
+    return call[:at] + word(min(value, _WORD)) + call[at + 32:]
+
+
+def _padding(call: bytes) -> tuple[int, int]:
+    """[start, end) of the zero padding after the canonical call's inner data."""
+    length = int.from_bytes(call[HEAD_END:CANONICAL_DATA_START], "big")
+    return CANONICAL_DATA_START + length, len(call)
+
+
+REJECTED_LAYOUTS: dict[str, Callable[[bytes, int], bytes]] = {
+    "dirty-address": lambda c, n: c[:4] + (n % 2**96 or 1).to_bytes(12, "big") + c[16:],
+    "offset-past-end": lambda c, n: _set_word(c, 68, len(c) - 35 + n),
+    "offset-backward": lambda c, n: _set_word(c, 68, 0x41 + n % 0x1F),
+    "length-past-end": lambda c, n: _set_word(c, HEAD_END, len(c) - CANONICAL_DATA_START + 1 + n),
+    "truncated": lambda c, n: c[: max(4, _padding(c)[0] - 1 - n)],
+}
+"""Layouts of the canonical call Solidity's decoder rejects; ``n`` places the flaw (WH-067)."""
+
+ACCEPTED_LAYOUTS: dict[str, Callable[[bytes, int], bytes]] = {
+    "offset-forward": lambda c, n: (_set_word(c, 68, 0x60 + 1 + n % 96)[:HEAD_END]
+                                    + b"\xee" * (1 + n % 96) + c[HEAD_END:]),
+    "offset-into-head": lambda c, n: _set_word(c, 68, 0x40 if n % 2 else 0x20),
+    "missing-padding": lambda c, n: c[: _padding(c)[0] + n % (len(c) - _padding(c)[0])],
+    "dirty-padding": lambda c, n: (lambda at: c[:at] + b"\x01" + c[at + 1:])(
+        _padding(c)[0] + n % (len(c) - _padding(c)[0])),
+    "trailing": lambda c, n: c + bytes(1 + n % 64),
+}
+"""Non-canonical layouts Solidity's decoder reads (WH-066)."""
+
+
+def relay(call: bytes, kind: str, number: int) -> bytes:
+    """The canonical ``call`` laid out as ``kind`` (a key of REJECTED_LAYOUTS or
+    ACCEPTED_LAYOUTS) says, ``number`` placing the flaw."""
+    return {**REJECTED_LAYOUTS, **ACCEPTED_LAYOUTS}[kind](call, number)
+
+
 def _padded(data: bytes) -> bytes:
     return data + bytes(-len(data) % 32)
 
@@ -48,13 +96,15 @@ def two_blobs(target: bytes, canonical_inner: bytes, real_inner: bytes, gap: byt
             + word(len(real_inner)) + _padded(real_inner))
 
 
-def _send(wh: Harness, observe: Observer, rule: str, call: bytes, label: str) -> None:
+def _send(wh: Harness, observe: Observer, rule: str, call: bytes, label: str,
+          upper: bool = False) -> None:
     wh.need_chain()
     wh.need_token()
     wh.confirm_baseline(rule)
     observe.case()
     sender = wh.add_sender("member")
-    record, answer = wh.alchemy(cases.alchemy(sender, call, wh.chain_hex()))
+    text = "0x" + call.hex().upper() if upper else call
+    record, answer = wh.alchemy(cases.alchemy(sender, text, wh.chain_hex()))
     if answer.json != {"approved": True}:
         return  # any denial is allowed for callData that is not canonical
     try:
@@ -85,8 +135,62 @@ def test_solidity_rejected_calldata_is_never_approved(wh: Harness, observe: Obse
 
 
 @rules("WH-067")
+@given(layout=st.tuples(st.sampled_from(tuple(REJECTED_LAYOUTS)), _NUMBERS), upper=st.booleans())
+@example(layout=("dirty-address", 1 << 95), upper=False)
+@example(layout=("dirty-address", 1), upper=False)
+@example(layout=("dirty-address", _WORD - 1 >> 160), upper=False)
+@example(layout=("dirty-address", _WORD - 1 >> 160), upper=True)
+@example(layout=("offset-past-end", 0), upper=False)
+@example(layout=("offset-past-end", 36), upper=False)
+@example(layout=("offset-past-end", 2**64), upper=False)
+@example(layout=("offset-past-end", _WORD), upper=False)
+@example(layout=("offset-backward", 0), upper=False)
+@example(layout=("offset-backward", 0x1E), upper=False)
+@example(layout=("length-past-end", 0), upper=False)
+@example(layout=("length-past-end", 2**64), upper=False)
+@example(layout=("length-past-end", _WORD), upper=False)
+@example(layout=("truncated", 0), upper=False)
+@example(layout=("truncated", 127), upper=False)
+@example(layout=("truncated", _WORD), upper=True)
+def test_every_rejected_layout_is_never_approved(wh: Harness, observe: Observer,
+                                                 layout: tuple[str, int], upper: bool) -> None:
+    """Each layout Solidity's decoder rejects, pinned at its boundaries around the approvable
+    call, in lower- and upper-case hex: dirty target bits (top, bottom, all), the offset just
+    where no length word fits, at the end, 2^64 and 2^256-1, backward into the head, the length
+    one past the end, 2^64 and 2^256-1, the data cut by one byte, into the head, to the
+    selector. Never approved (WH-067)."""
+    call = relay(cases.execute(wh.actors.cluster), *layout)
+    _send(wh, observe, "WH-067", call, f"{layout[0]} ({layout[1]:#x})", upper)
+
+
+@rules("WH-066")
+@given(layout=st.tuples(st.sampled_from(tuple(ACCEPTED_LAYOUTS)), _NUMBERS), upper=st.booleans())
+@example(layout=("offset-forward", 0), upper=False)
+@example(layout=("offset-forward", 31), upper=False)
+@example(layout=("offset-into-head", 0), upper=False)
+@example(layout=("offset-into-head", 1), upper=False)
+@example(layout=("missing-padding", 0), upper=False)
+@example(layout=("missing-padding", 27), upper=False)
+@example(layout=("dirty-padding", 0), upper=False)
+@example(layout=("dirty-padding", 27), upper=False)
+@example(layout=("trailing", 0), upper=False)
+@example(layout=("trailing", 31), upper=False)
+@example(layout=("trailing", 0), upper=True)
+@example(layout=("offset-forward", 0), upper=True)
+def test_every_accepted_layout_reads_as_solidity(wh: Harness, observe: Observer,
+                                                 layout: tuple[str, int], upper: bool) -> None:
+    """Each non-canonical layout Solidity reads, pinned at its boundaries, in lower- and
+    upper-case hex: the data a byte and a word forward, the offset into the head (0x20,
+    0x40), padding missing entirely or short by a byte, dirty first or last padding byte,
+    trailing one byte or a word. An approval only where Solidity's reading is (WH-066)."""
+    call = relay(cases.execute(wh.actors.cluster), *layout)
+    _send(wh, observe, "WH-066", call, f"{layout[0]} ({layout[1]:#x})", upper)
+
+
+@rules("WH-067")
 @given(dirt=st.binary(min_size=12, max_size=12).filter(any))
 @example(dirt=b"\x00" * 11 + b"\x01")
+@example(dirt=b"\x80" + b"\x00" * 11)
 @example(dirt=b"\xff" * 12)
 def test_dirty_target_word(wh: Harness, observe: Observer, dirt: bytes) -> None:
     """The deployed cluster's address with dirty upper bits in its word: never approved."""
@@ -110,6 +214,8 @@ def test_non_canonical_calldata_reads_as_solidity(wh: Harness, observe: Observer
 @rules("WH-066")
 @given(gap=st.binary(max_size=64), swap=st.booleans())
 @example(gap=b"", swap=False)
+@example(gap=b"", swap=True)
+@example(gap=b"\x01", swap=False)
 def test_offset_points_elsewhere(wh: Harness, observe: Observer, gap: bytes, swap: bool) -> None:
     """An allowed call at the canonical place while the offset points to a forbidden one
     (and the reverse): approved only when what Solidity reads is allowed."""
