@@ -129,7 +129,7 @@ def scenario_delta(base: ChainScenario, scenario: ChainScenario,
         delta["allowed_app_ids"] = {"add": added_pairs, "remove": removed_pairs}
     code, roles = scenario.contracts_with_code or frozenset(), scenario.role_addresses()
     extra = sorted(_hex(a) for a in code - roles if a in keep)
-    missing = sorted(_hex(a) for a in roles - code if a in keep)
+    missing = sorted(_hex(a) for a in roles - code if a in keep or base.has_code(a))
     if extra or missing:
         delta["code"] = {"add": extra, "remove": missing}
     for name in ("chain_id", "block_number"):

@@ -23,7 +23,8 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from conformance.commands.replay_cmd import conforms, pick_failure
+from conformance.commands.replay_cmd import pick_failure
+from conformance.commands.replay_webhook import conforms
 from conformance.errors import TargetError, UsageError
 from conformance.peers import ChainPeer
 from conformance.peers.kv import KvPeer
@@ -159,13 +160,13 @@ def test_probe_names_a_stale_route() -> None:
 
 def test_curl_reproducer_names_secrets_never_values() -> None:
     record = RecordedRequest("POST", "/", "token={token}%00", b'{"a":1}')
-    text = curl_command(record, base_url="http://127.0.0.1:1", token_env="ALCHEMY_WEBHOOK_TOKEN",
+    text = curl_command(record, token_env="ALCHEMY_WEBHOOK_TOKEN",
                         secret_env="PIMLICO_WEBHOOK_SECRET")
     assert "${ALCHEMY_WEBHOOK_TOKEN}%00" in text and "base64 -d" in text
     built = record.build(token="s3cret", secret=None, derivation="standard")
     assert built.query == "token=s3cret%00"
     signed = RecordedRequest("POST", "/pimlico", "", b"{}", signing=Signing(offset=-10))
-    assert "re-sign" in curl_command(signed, base_url="http://h", token_env="T", secret_env="S")
+    assert "re-sign" in curl_command(signed, token_env="T", secret_env="S")
     again = RecordedRequest.from_json(json.loads(json.dumps(signed.to_json())))
     assert again.signing == signed.signing and again.body == b"{}"
 
@@ -206,7 +207,7 @@ def test_curl_reproducers_run_against_the_reference(reference: tuple[LaunchedWeb
         (RecordedRequest("POST", "/", "token={token}", big), (400, None)),
     ]
     for record, (status, body) in cases:
-        text = reproducer(record, base_url="http://127.0.0.1:1", token_env=settings.token_env,
+        text = reproducer(record, token_env=settings.token_env,
                           secret_env=settings.hmac_secret_env, rule="WH-054",
                           report_dir=tmp_path)
         assert secret not in text and token not in text
@@ -219,7 +220,7 @@ def test_curl_reproducers_run_against_the_reference(reference: tuple[LaunchedWeb
     failure = {"message": "m", "minimal_input": {"request": cases[-1][0].to_json()}}
     (tmp_path / "results.json").write_text(json.dumps(
         {"results": [{"rule_id": "WH-009", "failures": [failure]}]}))
-    text = curl_command(cases[-1][0], base_url=webhook.url, token_env=settings.token_env,
+    text = curl_command(cases[-1][0], token_env=settings.token_env,
                         secret_env=settings.hmac_secret_env)
     assert "results.json" in text and not written.exists()
     assert _run_shell(text, env, tmp_path)[0] == 400

@@ -182,6 +182,9 @@ def _shell_query(template: str, token_env: str) -> str:
             .replace("{raw_token}", ref).replace("{token}", ref))
 
 
+URL_VARIABLE = "${WEBHOOK_URL:?set WEBHOOK_URL to the webhook under test}"
+"""How a reproducer names the webhook: always ``$WEBHOOK_URL``."""
+
 HELPER = "-m conformance.suites.webhook.reproduce"
 """The module whose ``main`` a reproducer runs for what plain shell cannot do (see ``main``)."""
 
@@ -215,10 +218,12 @@ def _body_lines(request: RecordedRequest, body_file: Path | None) -> list[str]:
     return [f"BODY=$(mktemp); printf %s '{encoded}' | base64 -d > \"$BODY\""]
 
 
-def curl_command(request: RecordedRequest, *, base_url: str, token_env: str, secret_env: str,
+def curl_command(request: RecordedRequest, *, token_env: str, secret_env: str,
                  rule: str | None = None, report_dir: Path | None = None,
                  derivation: str | None = None, body_file: Path | None = None) -> str:
-    """A ready shell reproducer: secrets as ``$VARS``, never values.
+    """A ready shell reproducer: the webhook as ``$WEBHOOK_URL`` (the run's own webhook, on a
+    port gone with the run, is never baked in; the shell stops with a message when the
+    variable is unset), secrets as ``$VARS``, never values.
 
     The body is piped from inline base64 up to ``INLINE_BODY_LIMIT``; a larger one is read
     from ``body_file`` (``write_body_file``) or else extracted from results.json by its SHA-256.
@@ -228,8 +233,7 @@ def curl_command(request: RecordedRequest, *, base_url: str, token_env: str, sec
     ``report_dir`` make the ``amc replay`` line exact.
     """
     query = _shell_query(request.query, token_env)
-    url = "${WEBHOOK_URL:-" + base_url.rstrip("/") + "}" + request.path + (
-        "?" + query if query else "")
+    url = URL_VARIABLE + request.path + ("?" + query if query else "")
     parts = ["curl", "-sS", "-i", "-X", request.method, f'"{url}"']
     for name, value in request.headers:
         parts += ["-H", shlex.quote(f"{name}: {value}")]
@@ -250,15 +254,14 @@ def curl_command(request: RecordedRequest, *, base_url: str, token_env: str, sec
     return "\n".join(lines)
 
 
-def reproducer(request: RecordedRequest, *, base_url: str, token_env: str, secret_env: str,
+def reproducer(request: RecordedRequest, *, token_env: str, secret_env: str,
                rule: str, report_dir: Path, derivation: str | None = None) -> str:
     """``curl_command`` for a FAIL of ``rule`` in a run writing ``report_dir``: a body over
     ``INLINE_BODY_LIMIT`` is first written there (``write_body_file``) and read from that file."""
     body_file = (write_body_file(request, report_dir, rule)
                  if len(request.body) > INLINE_BODY_LIMIT else None)
-    return curl_command(request, base_url=base_url, token_env=token_env, secret_env=secret_env,
-                        rule=rule, report_dir=report_dir, derivation=derivation,
-                        body_file=body_file)
+    return curl_command(request, token_env=token_env, secret_env=secret_env, rule=rule,
+                        report_dir=report_dir, derivation=derivation, body_file=body_file)
 
 
 def _signing_lines(request: RecordedRequest, secret_env: str, rule: str | None,
