@@ -103,6 +103,7 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
         load_account_artifact(args.artifact)  # unusable JSON or ABI: exit 2 before anything
     if kind == "url":
         _check_token(args, component)
+        _check_secret(args.profile or DEFAULT_PROFILE[component])
         _check_url(args.url, min(args.ready_timeout, 10.0))
     return TargetSpec(
         kind=kind,
@@ -142,6 +143,17 @@ def _check_token(args: argparse.Namespace, component: str) -> None:
     if not os.environ.get(name) and not args.no_token:
         raise UsageError(f"--url: {name} is not set; export the target's token in {name}, or "
                          "pass --no-token to run only the rules that need no token")
+
+
+def _check_secret(profile_name: str) -> None:
+    """``--url``: a set but malformed HMAC secret is a usage error (one line, never the value),
+    not five ERROR verdicts (issue 7 §2)."""
+    import os
+
+    from conformance.profiles import load_profile
+    from conformance.targets.webhook import check_url_secrets
+
+    check_url_secrets(load_profile(profile_name), os.environ)
 
 
 def _check_url(url: str, timeout: float) -> None:

@@ -16,7 +16,9 @@ entry point and stays inert unless ``--amc-config`` names a run configuration. W
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +32,9 @@ from conformance.engine import aborts
 from conformance.engine.checks import RULES_MARK, CheckFailure, Observer, TargetError
 from conformance.engine.config import RunConfig
 from conformance.errors import UsageError
+from conformance.protocol.webhook_wire import SecretFormatError, derive_hmac_key
 from conformance.report.model import Aborted, CheckOutcome, Failure, RunResults, Verdict
+from conformance.secrecy import register, register_key, scrub
 
 ABORT_FILE = aborts.ABORT_FILE
 EVENTS_FILE = "events.ndjson"
@@ -98,6 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _abort(report_dir, str(exc))
         raise
     config.stash[STATE] = state
+    _register_secrets(state.profile)
     aborts.install_stop_handlers()
     _configure_hypothesis(run)
 
@@ -241,11 +246,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "reproducer": exc.reproducer,
             "cause": getattr(exc, "cause", ""),
         }
-        props.append(("amc_failure", json.dumps(failure)))
+        props.append(("amc_failure", scrub(json.dumps(failure))))
     elif exc is not None and not isinstance(exc, pytest.skip.Exception):
-        props.append(("amc_error", f"{type(exc).__name__}: {exc}"[:2000]))
+        props.append(("amc_error", scrub(f"{type(exc).__name__}: {exc}")[:2000]))
     report.user_properties = [p for p in report.user_properties if not p[0].startswith("amc_")]
     report.user_properties.extend(props)
+    _scrub_report(report)
     return report
 
 
@@ -424,7 +430,30 @@ def _read_logs(directory: Path) -> dict[str, str]:
 def _redactor(state: RunState) -> Any:
     from conformance.report import Redactor
 
-    return Redactor.from_env(state.profile.secret_env_names())
+    return Redactor.for_process(state.profile.secret_env_names())
+
+
+def _register_secrets(profile: Any) -> None:
+    """Mask the environment's token and HMAC secret (and the key it derives) in every text this
+    process makes (``conformance.secrecy``; issue 7 §2)."""
+    hook = profile.webhook
+    for name in profile.secret_env_names():
+        register(os.environ.get(name), "$" + name)
+    secret = os.environ.get(hook.hmac_secret_env)
+    if secret:
+        with contextlib.suppress(SecretFormatError):
+            register_key(derive_hmac_key(secret, hook.key_derivation), "<hmac-key>")
+
+
+def _scrub_report(report: pytest.TestReport) -> None:
+    """Mask secrets in what pytest itself writes (terminal, pytest.log, pytest-junit.xml): the
+    traceback (arguments' reprs, exception text) and the captured output."""
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        text = str(report.longrepr)
+        clean = scrub(text)
+        if clean != text:
+            report.longrepr = clean
+    report.sections = [(title, scrub(content)) for title, content in report.sections]
 
 
 def abort_run(config: pytest.Config, message: str) -> None:

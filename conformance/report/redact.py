@@ -9,63 +9,17 @@ alignment), with ``$ENV_NAME`` when the environment variable it came from is kno
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
-import html
-import json
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from conformance.report.model import RunResults
+from conformance.secrecy import MASK, SECRETS, secret_forms
 
-MASK = "***"
-MIN_DERIVED_LENGTH = 6
-"""Secrets shorter than this are redacted verbatim only: their encoded forms are too short to
-match safely (a 3-character base64 core would hit ordinary text)."""
-
-
-def _base64_cores(raw: bytes) -> set[str]:
-    """The base64 characters that depend on ``raw`` alone, for each of the 3 byte alignments.
-
-    The secret inside a longer base64 blob (``Basic base64(user:secret)``) starts at an
-    arbitrary byte offset; dropping the characters shared with its neighbours leaves a core
-    that is present whatever surrounds it.
-    """
-    cores: set[str] = set()
-    for offset in range(3):
-        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
-        start = math.ceil(8 * offset / 6)
-        end = (8 * (offset + len(raw))) // 6
-        core = encoded[start:end]
-        if len(core) >= MIN_DERIVED_LENGTH:
-            cores.add(core)
-            cores.add(core.translate(str.maketrans("+/", "-_")))
-    return cores
-
-
-def secret_forms(secret: str) -> set[str]:
-    """Every spelling of ``secret`` the redactor looks for (the secret itself included)."""
-    forms = {secret}
-    if len(secret) < MIN_DERIVED_LENGTH:
-        return forms
-    raw = secret.encode("utf-8")
-    forms |= {
-        quote(secret, safe=""),
-        quote(secret),
-        quote_plus(secret),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        raw.hex(),
-        raw.hex().upper(),
-    }
-    return forms | _base64_cores(raw)
+__all__ = ["MASK", "Redactor", "secret_forms"]
 
 
 class Redactor:
@@ -74,10 +28,12 @@ class Redactor:
     __slots__ = ("_labels", "_pattern")
 
     def __init__(
-        self, secrets: Iterable[str] = (), *, named: Mapping[str, str] | None = None
+        self, secrets: Iterable[str] = (), *, named: Mapping[str, str] | None = None,
+        forms: Mapping[str, str] | None = None,
     ) -> None:
         """``secrets`` are masked as ``***``; ``named`` maps an env var name to its value,
-        masked as ``$NAME``. Empty values are ignored."""
+        masked as ``$NAME``; ``forms`` maps spellings already expanded to their labels (the
+        process registry's). Empty values are ignored."""
         labels: dict[str, str] = {}
         pairs = [(value, f"${name}") for name, value in (named or {}).items()]
         pairs += [(value, MASK) for value in secrets]
@@ -85,6 +41,8 @@ class Redactor:
             if value:
                 for form in secret_forms(value):
                     labels.setdefault(form, label)
+        for form, label in (forms or {}).items():
+            labels.setdefault(form, label)
         self._labels = labels
         ordered = sorted(labels, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -96,6 +54,16 @@ class Redactor:
         """A redactor for the values of the environment variables ``names`` (unset ones skipped)."""
         env = os.environ if environ is None else environ
         return cls(named={name: env[name] for name in names if env.get(name)})
+
+    @classmethod
+    def for_process(
+        cls, names: Iterable[str], environ: Mapping[str, str] | None = None
+    ) -> Redactor:
+        """``from_env(names)`` plus every secret this process registered (``conformance.secrecy``:
+        generated tokens and secrets, derived HMAC keys)."""
+        env = os.environ if environ is None else environ
+        named = {name: env[name] for name in names if env.get(name)}
+        return cls(named=named, forms=SECRETS.labels())
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._labels)} forms)"

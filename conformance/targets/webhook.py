@@ -22,9 +22,15 @@ from pathlib import Path
 
 import base58
 
-from conformance.errors import TargetError
+from conformance.errors import TargetError, UsageError
 from conformance.profiles.loader import Profile
-from conformance.protocol.webhook_wire import LIVE_ALPHABET, KeyDerivation, derive_hmac_key
+from conformance.protocol.webhook_wire import (
+    LIVE_ALPHABET,
+    KeyDerivation,
+    SecretFormatError,
+    derive_hmac_key,
+)
+from conformance.secrecy import register, register_key, scrub
 from conformance.targets.launcher import LaunchedProcess, free_port
 from conformance.targets.webhook_http import Answer, HttpWebhook, WebhookRequest
 
@@ -32,10 +38,12 @@ __all__ = [
     "CONFIG_VARS",
     "LaunchedWebhook",
     "WebhookSecrets",
+    "check_url_secrets",
     "generate_hmac_secret",
     "generate_secrets",
     "launch_command",
     "reference_command",
+    "register_secrets",
     "webhook_environment",
 ]
 
@@ -81,9 +89,39 @@ def generate_hmac_secret(derivation: KeyDerivation | str) -> str:
 
 
 def generate_secrets(derivation: KeyDerivation | str, *, with_hmac: bool = True) -> WebhookSecrets:
-    """A random token (URL-safe) and, when ``with_hmac``, an HMAC secret for ``derivation``."""
+    """A random token (URL-safe) and, when ``with_hmac``, an HMAC secret for ``derivation``;
+    both (and the derived key) are registered for masking (``conformance.secrecy``)."""
     token = _secrets.token_urlsafe(24)
-    return WebhookSecrets(token, generate_hmac_secret(derivation) if with_hmac else None)
+    made = WebhookSecrets(token, generate_hmac_secret(derivation) if with_hmac else None)
+    register_secrets(made, derivation)
+    return made
+
+
+def register_secrets(
+    secrets: WebhookSecrets, derivation: KeyDerivation | str,
+    token_env: str = "ALCHEMY_WEBHOOK_TOKEN", secret_env: str = "PIMLICO_WEBHOOK_SECRET",
+) -> None:
+    """Mask the token, the HMAC secret and its derived key wherever this process makes text."""
+    register(secrets.token, "$" + token_env)
+    if secrets.hmac_secret:
+        register(secrets.hmac_secret, "$" + secret_env)
+        with contextlib.suppress(SecretFormatError):
+            register_key(derive_hmac_key(secrets.hmac_secret, derivation), "<hmac-key>")
+
+
+def check_url_secrets(profile: Profile, environ: Mapping[str, str]) -> None:
+    """Usage error (one line, no value) when the environment's HMAC secret does not derive a key
+    under the profile's key derivation (PROTOCOL.md §5): a ``--url`` run cannot sign with it."""
+    settings = profile.webhook
+    secret = environ.get(settings.hmac_secret_env, "")
+    if not secret:
+        return
+    try:
+        derive_hmac_key(secret, settings.key_derivation)
+    except SecretFormatError as exc:
+        raise UsageError(
+            f"{settings.hmac_secret_env} is malformed: it does not derive an HMAC key under the "
+            f"profile's key derivation {settings.key_derivation.value} ({exc})") from None
 
 
 def webhook_environment(
@@ -134,6 +172,36 @@ def webhook_environment(
     return env
 
 
+SUITE_VALUE_MIN = 8
+"""A secret variable's value the suite launches a variant with is masked from this length up
+(a check may set a deliberately short or odd value; masking "0" everywhere would garble logs)."""
+
+
+def _register_environment(env: Mapping[str, str]) -> None:
+    """Mask the token and HMAC secret a launched webhook gets (a check's variant may give its
+    own) and the keys every §5 derivation reads from the secret (conformance.secrecy)."""
+    token, secret = env.get("ALCHEMY_WEBHOOK_TOKEN", ""), env.get("PIMLICO_WEBHOOK_SECRET", "")
+    if len(token) >= SUITE_VALUE_MIN:
+        register(token, "$ALCHEMY_WEBHOOK_TOKEN")
+    if len(secret) >= SUITE_VALUE_MIN:
+        register(secret, "$PIMLICO_WEBHOOK_SECRET")
+        for derivation in KeyDerivation:
+            with contextlib.suppress(SecretFormatError):
+                register_key(derive_hmac_key(secret, derivation), "<hmac-key>")
+
+
+def _scrub_log(path: Path) -> None:
+    """Mask this process's secrets in a target's log (a target may print its own token; the log
+    lands in the report directory). Called once the process stopped writing it."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return
+    clean = scrub(text)
+    if clean != text:
+        path.write_text(clean)
+
+
 def reference_command(profile: str, mutant: str | None = None) -> list[str]:
     """``amc serve webhook --profile P [--mutant M]`` as a real subprocess."""
     command = [sys.executable, "-m", "conformance.cli", "serve", "webhook", "--profile", profile]
@@ -181,6 +249,7 @@ class LaunchedWebhook:
 
     def start(self) -> LaunchedWebhook:
         """Start on a free port; TargetError (with the log tail) if it never answers."""
+        _register_environment(self.env)
         last: TargetError | None = None
         for _attempt in range(2):  # a port taken between probe and bind: try another once
             port = free_port()
@@ -191,9 +260,10 @@ class LaunchedWebhook:
             try:
                 process.start()
             except TargetError as exc:
-                last = exc
+                last = TargetError(scrub(str(exc)))  # the log tail may hold a secret
+                _scrub_log(self.log_path)
                 if "address already in use" not in str(exc).lower():
-                    raise
+                    raise last from None
                 continue
             self._process = process
             self._http = HttpWebhook(url, self.request_timeout)
@@ -209,6 +279,7 @@ class LaunchedWebhook:
             return self._http.send(request)
         except TargetError as exc:
             if self._process.exited(within=0.2):
+                _scrub_log(self.log_path)
                 raise TargetError(f"webhook process died: {exc}") from None
             raise
 
@@ -245,6 +316,7 @@ class LaunchedWebhook:
         if self._process is not None:
             self._process.stop()
             self._process = None
+            _scrub_log(self.log_path)
 
     def close(self) -> None:
         """Stop the process and release the client."""

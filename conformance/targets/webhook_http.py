@@ -19,14 +19,18 @@ from typing import Any, Protocol
 import httpx
 
 from conformance.errors import TargetError
+from conformance.secrecy import scrub
 
 JSON_HEADERS: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
 """The headers of a JSON POST (PROTOCOL.md §5: JSON bodies, ``content-type: application/json``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class WebhookRequest:
-    """One HTTP request: ``query`` is the raw, already-encoded query string (no ``?``)."""
+    """One HTTP request: ``query`` is the raw, already-encoded query string (no ``?``).
+
+    Its ``repr`` (a test report's traceback shows it) masks the process's secrets: the token in
+    the query, a signature header, a body (``conformance.secrecy``)."""
 
     method: str = "POST"
     path: str = "/"
@@ -38,6 +42,10 @@ class WebhookRequest:
     def target(self) -> str:
         """Path plus query, as it goes on the request line."""
         return f"{self.path}?{self.query}" if self.query else self.path
+
+    def __repr__(self) -> str:
+        return scrub(f"WebhookRequest(method={self.method!r}, path={self.path!r}, "
+                     f"query={self.query!r}, headers={self.headers!r}, body={self.body!r})")
 
 
 @dataclass(frozen=True)
@@ -132,14 +140,14 @@ class HttpWebhook:
                 content=request.body if request.body or request.method != "GET" else None,
             )
         except httpx.TimeoutException as exc:
-            raise TargetError(
+            raise TargetError(scrub(
                 f"{request.method} {request.path} timed out after {self._timeout:g} s "
                 f"({type(exc).__name__})"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise TargetError(
+            )) from None
+        except httpx.HTTPError as exc:  # httpx may name the URL (token and all): masked
+            raise TargetError(scrub(
                 f"{request.method} {request.path} failed: {type(exc).__name__}: {exc}"
-            ) from None
+            )) from None
         body = response.content
         headers = MappingProxyType({k.lower(): v for k, v in response.headers.items()})
         return Answer(response.status_code, headers, body, parse_json_body(body),
