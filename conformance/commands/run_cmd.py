@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from conformance.cli import add_common_options
+from conformance.commands.repeat import run_repeated
 from conformance.commands.run_all import ComponentRun, overall_exit_code, run_plan
 from conformance.console import ProgressReporter, print_all_summary, print_summary
 from conformance.engine.config import COMPONENTS, RunConfig, TargetSpec
@@ -18,7 +19,6 @@ from conformance.engine.run import (
     RunAborted,
     default_report_dir,
     new_seed,
-    run_component,
     validate_component,
 )
 from conformance.errors import UsageError, did_you_mean
@@ -47,13 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     target.add_argument("--launch", metavar="CMD", help="a command that starts the target")
     target.add_argument("--artifact", metavar="FILE", help="a compiled account contract (JSON)")
     target.add_argument("--rpc", metavar="URL", help="a JSON-RPC node with a deployed account")
-    p.add_argument("--mutant", help="with --reference: run against this named mutant")
     p.add_argument(
         "--no-token",
         action="store_true",
         help="with --url: run without the target's token (ALCHEMY_WEBHOOK_TOKEN unset) and so "
         "only the rules that need no token; without this option a missing token stops the run",
     )
+    p.add_argument("--mutant", help="with --reference: run against this named mutant")
     p.add_argument("--address", help="with --rpc: the deployed account's address")
     p.add_argument(
         "--evm",
@@ -79,6 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the implementation's release, recorded in results.json (target.version)")
     p.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                    help="known-deviation baseline (TOML): the gate passes on baselined deviations")
+    p.add_argument("--repeat", type=int, default=1, metavar="K",
+                   help="run every check K times under seeds S..S+K-1: per-rule pass rate, "
+                        "flaky rules marked")
     add_common_options(p)
     p.set_defaults(handler=run_command)
 
@@ -148,8 +151,6 @@ def _check_token(args: argparse.Namespace, component: str) -> None:
 def _check_secret(profile_name: str) -> None:
     """``--url``: a set but malformed HMAC secret is a usage error (one line, never the value),
     not five ERROR verdicts (issue 7 §2)."""
-    import os
-
     from conformance.profiles import load_profile
     from conformance.targets.webhook import check_url_secrets
 
@@ -277,7 +278,7 @@ def _run_one(args: argparse.Namespace, component: str, profile: str, console: Co
     )
     try:
         with ProgressReporter(console, f"{component} checks") as progress:
-            outcome = run_component(config, on_event=progress)
+            outcome = run_repeated(config, args.repeat, on_event=progress)
     except RunAborted as exc:  # partial reports written: they say aborted
         outcome = exc.outcome
         print_summary(console, outcome.results, str(outcome.report_dir))
