@@ -43,6 +43,18 @@ class Malformation(enum.Enum):
     """The right answer under another ``id``."""
     BAD_RESULT = "bad-result"
     """``result`` is not ``0x`` hex at all."""
+    NULL_RESULT = "null-result"
+    """``result`` is JSON null."""
+    NUMBER_RESULT = "number-result"
+    """``result`` is a JSON number, not a string."""
+    ODD_HEX = "odd-hex"
+    """``result`` is ``0x`` with an odd number of hex digits (no byte string)."""
+    UNPREFIXED = "unprefixed"
+    """``result`` is the right hex without its ``0x`` prefix."""
+    NULL_ID = "null-id"
+    """The right answer under ``id`` null (the id of an unparsable request)."""
+    ERROR_NOT_OBJECT = "error-not-object"
+    """``error`` is a string, not a JSON-RPC error object, and there is no ``result``."""
 
 
 TRANSPORT_KINDS = frozenset({FaultKind.TIMEOUT, FaultKind.HTTP_5XX, FaultKind.CONNECTION_RESET})
@@ -270,9 +282,20 @@ def _spent(armed: _Armed) -> bool:
 def malform(response: dict[str, Any], malformation: Malformation) -> dict[str, Any]:
     """A JSON-RPC answer broken the way ``malformation`` says (not NOT_JSON: whole body)."""
     id_ = response.get("id")
+    result = response.get("result")
+    digits = result[2:] if isinstance(result, str) else ""
+    replaced: dict[Malformation, Any] = {
+        Malformation.BAD_RESULT: "not hex", Malformation.NULL_RESULT: None,
+        Malformation.NUMBER_RESULT: 1, Malformation.ODD_HEX: "0x" + digits + "1",
+        Malformation.UNPREFIXED: digits or "00",
+    }
     if malformation is Malformation.NO_RESULT:
         return {"jsonrpc": "2.0", "id": id_}
-    if malformation is Malformation.BAD_RESULT:
-        return {"jsonrpc": "2.0", "id": id_, "result": "not hex"}
+    if malformation in replaced:
+        return {"jsonrpc": "2.0", "id": id_, "result": replaced[malformation]}
+    if malformation is Malformation.NULL_ID:
+        return {**response, "id": None}
+    if malformation is Malformation.ERROR_NOT_OBJECT:
+        return {"jsonrpc": "2.0", "id": id_, "error": "execution failed"}
     wrong = id_ + 1 if isinstance(id_, int) and not isinstance(id_, bool) else f"{id_}-other"
     return {**response, "id": wrong}

@@ -136,7 +136,7 @@ class HttpWebhook:
             response = self._client.request(
                 request.method,
                 self._url + request.target,
-                headers=list(request.headers),
+                headers=httpx.Headers(list(request.headers), encoding="latin-1"),
                 content=request.body if request.body or request.method != "GET" else None,
             )
         except httpx.TimeoutException as exc:

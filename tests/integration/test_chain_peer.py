@@ -345,6 +345,13 @@ def test_malformed_not_json(peer: ChainPeer, client: httpx.Client) -> None:
             lambda a: a["id"] != 9 and a["result"].endswith("c1" + "00" * 18 + "01"),
         ),
         (Malformation.BAD_RESULT, lambda a: a["id"] == 9 and not a["result"].startswith("0x")),
+        (Malformation.NULL_RESULT, lambda a: a["id"] == 9 and a["result"] is None),
+        (Malformation.NUMBER_RESULT, lambda a: a["id"] == 9 and a["result"] == 1),
+        (Malformation.ODD_HEX, lambda a: a["result"].startswith("0x") and len(a["result"]) % 2),
+        (Malformation.UNPREFIXED, lambda a: a["result"] == "00" * 12 + "c1" + "00" * 18 + "01"),
+        (Malformation.NULL_ID, lambda a: a["id"] is None and a["result"].endswith("01")),
+        (Malformation.ERROR_NOT_OBJECT, lambda a: "result" not in a and a["error"] == "execution "
+         "failed"),
     ],
 )
 def test_malformed_answers(

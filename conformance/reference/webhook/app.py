@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from starlette.applications import Starlette
@@ -23,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from conformance.protocol.hexutil import HexFormatError, parse_address
-from conformance.protocol.webhook_wire import BodyFormatError
+from conformance.protocol.webhook_wire import BodyFormatError, SecretFormatError, sign_webhook
 from conformance.reference.webhook.cache import Cache, DailyCap, KvCache, MemoryCache, ReadCache
 from conformance.reference.webhook.chain import ChainClient, ChainFault
 from conformance.reference.webhook.config import ConfigError, WebhookConfig, read_config
@@ -56,6 +57,9 @@ class Runtime:
     chain: ChainClient
     policy: Policy
     clock: Callable[[], float]
+    replays: dict[str, tuple[float, dict[str, bool]]] = field(default_factory=dict)
+    """WH-070: the answer to each signed request (webhook-id, timestamp, body) seen within the
+    window, by capture key, with when it may be forgotten."""
 
     @classmethod
     def build(cls, config: WebhookConfig, variant: Variant, clock: Callable[[], float]) -> Runtime:
@@ -125,14 +129,59 @@ async def pimlico(rt: Runtime, request: Request) -> Response:
     if body is None:
         return error(401, "unauthorized")  # a body not read cannot be verified
     if not authentic(rt.config, rt.variant, request.headers, body, int(rt.clock())):
+        if rt.variant.echo_mac_prefix:  # a mutant only (WH-071)
+            return _echo_mac(rt, request, body)
         return error(401, "unauthorized")
+    capture = _capture(request, body)
+    remembered = rt.replays.get(capture) if rt.variant.remember_replays else None
+    if remembered is not None and remembered[0] > rt.clock():
+        return JSONResponse(remembered[1])  # a replay: the same answer, not counted (WH-070)
+    answer = await _sponsor(rt, body)
+    if isinstance(answer, dict):
+        _remember(rt, capture, answer)
+        return JSONResponse(answer)
+    return answer
+
+
+REPLAY_SECONDS = 600
+"""How long a capture is remembered: a ±300 s window lets one be re-sent up to 600 s later."""
+
+
+def _capture(request: Request, body: bytes) -> str:
+    """A signed request's identity: webhook-id, webhook-timestamp and the body's hash."""
+    parts = (request.headers.get("webhook-id", ""), request.headers.get("webhook-timestamp", ""),
+             hashlib.sha256(body).hexdigest())
+    return "|".join(parts)
+
+
+def _remember(rt: Runtime, capture: str, answer: dict[str, bool]) -> None:
+    now = rt.clock()
+    if len(rt.replays) > 10_000:  # forget what the window no longer admits
+        rt.replays = {k: v for k, v in rt.replays.items() if v[0] > now}
+    rt.replays[capture] = (now + REPLAY_SECONDS, answer)
+
+
+async def _sponsor(rt: Runtime, body: bytes) -> dict[str, bool] | Response:
+    """The answer to an authentic event: ``{"sponsor": b}`` (or a mutant's error status)."""
     event = sponsor_request(body)
     if event is None:
         if rt.variant.unparsable_event_status != 200:
             return error(rt.variant.unparsable_event_status, "bad-request")
-        return JSONResponse({"sponsor": False})
+        return {"sponsor": False}
     decision = await rt.policy.decide(event)
-    return JSONResponse({"sponsor": decision.approved})
+    return {"sponsor": decision.approved}
+
+
+def _echo_mac(rt: Runtime, request: Request, body: bytes) -> Response:
+    """The MAC-echo mutant's 401: "for debugging", the start of the MAC it expected."""
+    try:
+        entry = sign_webhook(rt.config.pimlico_secret or "", rt.config.key_derivation,
+                             request.headers.get("webhook-id", ""),
+                             request.headers.get("webhook-timestamp", ""),  # type: ignore[arg-type]
+                             body)
+    except SecretFormatError:
+        return error(401, "unauthorized")
+    return JSONResponse({"error": "unauthorized", "expected": entry[3:15]}, status_code=401)
 
 
 async def check(rt: Runtime, request: Request) -> Response:
@@ -202,6 +251,8 @@ def create_app(
         if runtime is None:
             return error(500, "server-misconfigured")
         handler = ROUTES.get((request.method, request.url.path))
+        if runtime.variant.debug_route == request.url.path and request.method == "GET":
+            return JSONResponse({"ok": True, "generation": runtime.config.generation})  # mutant
         if handler is None:
             return error(404, "not-found")
         try:

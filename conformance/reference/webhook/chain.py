@@ -59,7 +59,7 @@ class ChainClient:
             raise ChainFault(f"{method}: answer is not the JSON-RPC answer to this request")
         if isinstance(answer.get("error"), dict):
             return {"error": answer["error"]}
-        if "result" not in answer:
+        if "result" not in answer or answer.get("error") is not None:
             raise ChainFault(f"{method}: answer has neither result nor error")
         return answer["result"]
 
@@ -74,7 +74,7 @@ class ChainClient:
             raise ChainFault(f"eth_call: JSON-RPC error {error.get('code')}")
         try:
             return parse_data(result)
-        except HexFormatError:
+        except (HexFormatError, TypeError):
             raise ChainFault("eth_call: result is not 0x hex") from None
 
     async def _bool_view(self, to: bytes, method: selectors.Method, arg: bytes) -> bool:

@@ -97,6 +97,24 @@ def is_deployed_cluster_key(key: str) -> bool:
     return key.split(":")[1:2] == ["isDeployedCluster"]
 
 
+def is_cluster_key(key: str) -> bool:
+    """True for the cache key of a ``cluster()`` read (``read_key``'s layout)."""
+    return key.split(":")[1:2] == ["cluster"]
+
+
+def timestamp_int_base0(text: str) -> int:
+    """``int(text, 0)``: reads 0x/0o/0b prefixes, a sign and digit groups as seconds."""
+    return int(text, 0)
+
+
+def timestamp_float(text: str) -> int:
+    """``int(float(text))``: reads fractions, exponents, a sign, padding and digit groups."""
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return int(value)
+
+
 def _mutant(name: str, breaks: str, description: str, profile: str = "pimlico",
             **seams: Any) -> Mutant:
     return Mutant(name, tuple(breaks.split()), description, replace(REFERENCE, **seams), profile)
@@ -182,6 +200,26 @@ _ALL = (
             "POST / naming an entryPoint other than v0.7 answers 418 text/plain, a status the "
             "OpenAPI document does not list (caught by the schemathesis phase)",
             foreign_entry_point_status=418),
+    _mutant("timestamp-int-base0", "WH-069",
+            "webhook-timestamp is read with int(ts, 0): hex, octal, binary, signed and grouped "
+            "forms are accepted", read_timestamp=timestamp_int_base0),
+    _mutant("timestamp-float", "WH-069",
+            "webhook-timestamp is read with float(): fractional, exponent, signed, padded and "
+            "grouped forms are accepted", read_timestamp=timestamp_float),
+    _mutant("replay-counted-twice", "WH-070",
+            "a replayed signed request is decided and counted toward the daily cap again",
+            remember_replays=False),
+    _mutant("mac-prefix-in-401", "WH-071",
+            "a 401 on /pimlico carries the first 12 characters of the MAC it expected",
+            echo_mac_prefix=True),
+    _mutant("hidden-debug-route", "WH-001",
+            "an undocumented GET /debug answers 200 with the configuration's generation",
+            debug_route="/debug"),
+    _mutant("hidden-status-route", "WH-001",
+            "an undocumented GET /status answers 200", "base", debug_route="/status"),
+    _mutant("cluster-fault-cached", "WH-038",
+            "a transport fault on cluster() (a malformed JSON-RPC answer included) is cached as "
+            "a negative answer", cache_faults=is_cluster_key),
     _mutant("empty-token-disables-auth", "WH-065",
             "an unset or empty ALCHEMY_WEBHOOK_TOKEN means \"no token needed\" instead of 500 "
             "server-misconfigured", optional_token=True),

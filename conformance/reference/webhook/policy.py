@@ -76,6 +76,14 @@ class Variant:
     counts_denials: bool = False
     key_derivation: Callable[[KeyDerivation], KeyDerivation] = lambda derivation: derivation
     timestamp_tolerance: int = 300
+    read_timestamp: Callable[[str], int] | None = None
+    """None: webhook-timestamp must be decimal digits (WH-069); a mutant reads it leniently."""
+    remember_replays: bool = True
+    """A replayed signed request gets the first answer and is not counted again (WH-070)."""
+    echo_mac_prefix: bool = False
+    """A mutant puts the first 12 characters of the expected MAC in its 401 body (WH-071)."""
+    debug_route: str | None = None
+    """A mutant serves an undocumented GET route at this path (WH-001)."""
     unparsable_event_status: int = 200
     pimlico_everywhere: bool = False
     chain_read_before_token: bool = False

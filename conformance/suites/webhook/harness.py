@@ -413,8 +413,10 @@ class Harness:
     # -- failures -----------------------------------------------------------------------------
 
     def failure(self, rule: str, message: str, record: RecordedRequest, answer: Answer | None,
-                expectation: Expectation | None = None, **extra: Any) -> CheckFailure:
-        """A FAIL of ``rule`` carrying the request, the answer, the expectation and a curl."""
+                expectation: Expectation | None = None, *, cause: str | None = None,
+                **extra: Any) -> CheckFailure:
+        """A FAIL of ``rule`` carrying the request, the answer, the expectation, a curl and
+        the root-cause key (``cause``, default ``self.cause(…)``)."""
         minimal: dict[str, Any] = {"request": record.to_json(), **extra}
         if answer is not None:
             minimal["answer"] = {"status": answer.status, "body": answer.describe(400)}
@@ -436,7 +438,8 @@ class Harness:
                              derivation=self.settings.key_derivation.value)
         return CheckFailure(rule, self.scrub(message), minimal_input=minimal,
                             reproducer=self.scrub(command),
-                            cause=self.scrub(self.cause(record, answer, expectation)))
+                            cause=self.scrub(cause if cause is not None
+                                             else self.cause(record, answer, expectation)))
 
     def input_class(self, record: RecordedRequest) -> str:
         """The kind of input a request is, for a root cause: its sender's role."""
@@ -455,8 +458,9 @@ class Harness:
         are one defect in the report): "denied with R on <input class>", "answered S on
         <route>", "approved <input class> where the policy says R"."""
         route = f"{record.method} {record.path}"
-        if answer is None:
-            return ""
+        if answer is None or (expectation is not None
+                              and expectation.accepts(answer.status, answer.json)):
+            return ""  # the answer is right: the defect is elsewhere (reads, caching)
         body = answer.json if isinstance(answer.json, dict) else None
         if answer.status != 200 or body is None:
             return f"answered {answer.status} on {route}"

@@ -20,7 +20,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,14 +53,21 @@ class Signing:
     drop: tuple[str, ...] = ()
     timestamp_text: str | None = None
     derivation: str | None = None
+    timestamp_form: str | None = None
+    """A name of ``TIMESTAMP_FORMS``: the timestamp is written in that form, and the MAC is
+    computed over that very text (WH-069: only the form is wrong, never the MAC)."""
 
     def headers(self, secret: str, derivation: str, body: bytes, now: int) -> dict[str, str]:
         """The three Standard Webhooks headers at ``now`` (PROTOCOL.md §5); ``derivation`` is
         the target's, used unless this signing names its own."""
         stamp = now + self.offset
         signed = self.signed_body if self.signed_body is not None else body
-        headers = webhook_headers(secret, self.derivation or derivation, self.msg_id, stamp,
-                                  signed, extra_entries=self.extra_entries, sign=self.sign)
+        text: int | str = stamp
+        if self.timestamp_form is not None:
+            text = TIMESTAMP_FORMS[self.timestamp_form](stamp)
+        headers = webhook_headers(secret, self.derivation or derivation, self.msg_id,
+                                  text, signed,  # type: ignore[arg-type]
+                                  extra_entries=self.extra_entries, sign=self.sign)
         if self.timestamp_text is not None:
             headers["webhook-timestamp"] = self.timestamp_text
         for name in self.drop:
@@ -77,6 +84,8 @@ class Signing:
             data["timestamp_text"] = self.timestamp_text
         if self.derivation is not None:
             data["derivation"] = self.derivation
+        if self.timestamp_form is not None:
+            data["timestamp_form"] = self.timestamp_form
         return data
 
     @classmethod
@@ -87,8 +96,35 @@ class Signing:
             extra_entries=tuple(data.get("extra_entries", ())), sign=bool(data.get("sign", True)),
             signed_body=base64.b64decode(signed) if signed else None,
             drop=tuple(data.get("drop", ())), timestamp_text=data.get("timestamp_text"),
-            derivation=data.get("derivation"),
+            derivation=data.get("derivation"), timestamp_form=data.get("timestamp_form"),
         )
+
+
+def _grouped(stamp: int) -> str:
+    digits = str(stamp)
+    head = len(digits) % 3 or 3
+    return "_".join([digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)])
+
+
+TIMESTAMP_FORMS: dict[str, Callable[[int], str]] = {
+    "hex": lambda t: hex(t),
+    "hex-upper": lambda t: "0X" + format(t, "X"),
+    "octal": lambda t: oct(t),
+    "binary": lambda t: bin(t),
+    "fraction": lambda t: f"{t}.0",
+    "fraction-half": lambda t: f"{t}.5",
+    "exponent": lambda t: f"{t}e0",
+    "exponent-upper-signed": lambda t: f"{t}E+00",
+    "leading-plus": lambda t: f"+{t}",
+    "digit-groups": _grouped,
+    "padded-leading": lambda t: f"\xa0{t}",
+    "padded-trailing": lambda t: f"{t}\xa0",
+}
+"""WH-069's classes: each a form that is not plain decimal digits yet names the same second to a
+lenient reader (``int(text, 0)``, ``float``, ``int`` with its underscores and whitespace,
+JavaScript's ``Number``). Padding is a no-break space (U+00A0, sent as the latin-1 byte): the
+HTTP parser strips spaces and tabs around a header value (RFC 9110 §5.5), so a space-padded
+value never reaches the webhook as such, but ``int``/``float``/``Number`` still trim U+00A0."""
 
 
 RECORDED_EXTRAS = ("variant", "chain")

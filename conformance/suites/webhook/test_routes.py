@@ -59,6 +59,72 @@ def test_generated_paths_are_404(wh: Harness, observe: Observer, method: str,
     _not_found(wh, method, path)
 
 
+PLAUSIBLE = (
+    "/status", "/debug", "/metrics", "/admin", "/health", "/healthcheck", "/health-check",
+    "/ping", "/ready", "/readyz", "/livez", "/env", "/config", "/.env", "/_debug", "/_status",
+    "/_health", "/info", "/version", "/stats", "/debug/vars", "/debug/pprof/", "/__debug__",
+    "/actuator/health", "/server-status", "/internal", "/api", "/api/status", "/v1/status",
+    "/docs", "/openapi.json", "/swagger.json", "/graphql", "/robots.txt", "/.git/config",
+    "/cache", "/keys", "/secret", "/token", "/logs",
+)
+"""Status, debug, metrics, admin and health look-alikes a webhook might serve (§5: none)."""
+
+DOCUMENTED = ("/", "/pimlico", "/check", "/healthz")
+CHILDREN = ("/", "/x", "/debug", "/status", "/metrics", ".json", "z", "/../healthz2")
+"""Suffixes and children of each documented route (e.g. /check/, /healthz/x, /pimlico/debug)."""
+
+ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
+
+
+def _dictionary() -> list[str]:
+    """Every path WH-001's dictionary probes (the plausible ones, the documented routes'
+    suffixes and children, and query-string variants of both)."""
+    paths = list(PLAUSIBLE)
+    for route in DOCUMENTED:
+        base = route.rstrip("/")
+        paths += [base + child for child in CHILDREN
+                  if (base + child).startswith("/") and base + child not in DOCUMENTED]
+    return sorted(set(paths))
+
+
+CREDENTIALS = ("none", "token", "signed", "bearer")
+"""How a probe is sent: bare, with ``?token=<the token>``, with a valid Standard Webhooks
+signature, with ``Authorization: Bearer <the token>`` (a hidden route may want any of them)."""
+
+
+def _probe(wh: Harness, method: str, path: str, credentials: str, query: str = "") -> None:
+    body = b"{}" if method in ("POST", "PUT", "PATCH") else b""
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),) if body else ()
+    signing = None
+    if credentials == "token":
+        query = "&".join(q for q in (query, "token={token}") if q)
+    elif credentials == "bearer" and wh.secrets is not None:
+        headers += (("authorization", f"Bearer {wh.secrets.token}"),)
+    elif credentials == "signed" and wh.secrets is not None and wh.secrets.hmac_secret:
+        signing = Signing(msg_id=f"msg_amc_probe{path}")
+    record = RecordedRequest(method, path, query, body, headers=headers, signing=signing)
+    answer = wh.send(record)
+    wh.judge("WH-001", record, answer, expect_not_found(),
+             f"{method} {path} ({credentials} credentials) is not a route")
+
+
+@rules("WH-001")
+def test_plausible_hidden_routes_are_404(wh: Harness, observe: Observer) -> None:
+    """The dictionary (``PLAUSIBLE`` and the documented routes' ``CHILDREN``), every method,
+    without credentials; GET and POST again with each kind of credentials and with debug-looking
+    query strings → 404 every time."""
+    for path in _dictionary():
+        for method in ALL_METHODS:
+            observe.case()
+            _probe(wh, method, path, "none")
+        for method in ("GET", "POST"):
+            for credentials in CREDENTIALS[1:]:
+                observe.case()
+                _probe(wh, method, path, credentials)
+            observe.case()
+            _probe(wh, method, path, "token", query="debug=1&verbose=true")
+
+
 def _json_answer_cases(wh: Harness) -> list[RecordedRequest]:
     chain = cases.hex_chain(wh.profile.chain_id)
     target = wh.actors.cluster

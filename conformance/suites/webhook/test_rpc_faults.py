@@ -19,9 +19,10 @@ from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
 
 FAST_FAULTS = [Fault.http_5xx(502), Fault.http_5xx(503), Fault.connection_reset(),
-               Fault.malformed(Malformation.NOT_JSON), Fault.malformed(Malformation.NO_RESULT),
-               Fault.malformed(Malformation.WRONG_ID), Fault.malformed(Malformation.BAD_RESULT)]
-"""Faults that answer at once."""
+               *(Fault.malformed(m) for m in Malformation)]
+"""Faults that answer at once: every malformed JSON-RPC answer class of ``Malformation``
+(not JSON, no result, wrong or null id, a result that is no hex string — text, null, a
+number, odd digits, no 0x — and an error that is no error object) is one."""
 
 HOLD = Fault.timeout(4.0)
 """No answer for 4 s, then a reset: past the reference's 3 s RPC timeout, within the suite's
@@ -72,6 +73,8 @@ def test_fast_faults_in_provenance_and_target(wh: Harness, observe: Observer) ->
         _case(wh, observe, "WH-033", role="member",
               plans=[FaultPlan.for_selector("isDeployedCluster", fault)],
               faulty=frozenset({"isDeployedCluster"}))
+        _case(wh, observe, "WH-033", role="path-a",
+              plans=[FaultPlan.for_selector("cluster", fault)], faulty=frozenset({"cluster"}))
 
 
 @rules("WH-033")
