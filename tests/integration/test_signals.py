@@ -1,0 +1,223 @@
+"""Signals end everything the suite started; runs that never ran are never green (issue 7 §1,
+§3; README "Exit codes, aborts and signals").
+
+A real ``amc run webhook`` runs as a subprocess in its own session; the test records its whole
+process tree (from /proc) and the TCP ports the tree listens on, sends a real signal at one
+moment of the run, and then asserts: the exit code (130 SIGINT, 143 SIGTERM), no process of the
+tree left, no port of the tree still listening, and a partial report saying ``aborted`` whose
+verdicts are those of the checks that ran, the rest ERROR "not judged". Launches that fail
+(``--launch true``, a ready timeout) give an aborted report and leave no process behind.
+More moments run in the ``slow`` test (nightly).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HARD_LIMIT = 120.0
+"""Seconds a command may take before the test counts it as hung (a bound, not a timing)."""
+STOP_WITHIN = 15.0
+"""Seconds from the signal to a stopped tree: CHILD_GRACE (6 s) plus reaping, on a loaded box."""
+
+
+def _proc_children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def process_tree(root: int) -> set[int]:
+    """``root`` and every descendant now running."""
+    children, found, todo = _proc_children(), set(), [root]
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie is not running)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _socket_inodes(pids: set[int]) -> set[str]:
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            continue
+    return inodes
+
+
+def listening_ports(inodes: set[str] | None = None) -> set[int]:
+    """TCP ports in LISTEN state (of the given socket inodes, else of anyone)."""
+    ports: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and (inodes is None or fields[9] in inodes):
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _start(report: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    command = [sys.executable, "-m", "conformance.cli", "run", "webhook", "--report-dir",
+               str(report), "--max-examples", "3", *extra]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + HARD_LIMIT
+    while not condition():
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before {what}: "
+                        f"{proc.communicate()[0][-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no {what} within {HARD_LIMIT:g} s")
+        time.sleep(0.05)
+
+
+def _checks_done(report: Path) -> int:
+    try:
+        return (report / "events.ndjson").read_text().count('"event": "check"')
+    except OSError:
+        return 0
+
+
+def _stop_and_judge(proc: subprocess.Popen[str], report: Path, signum: int,
+                    ) -> tuple[dict[str, Any], str]:
+    """Send ``signum`` now; assert the exit code, the stopped tree and the closed ports."""
+    tree = process_tree(proc.pid)
+    ports = listening_ports(_socket_inodes(tree))
+    os.kill(proc.pid, signum)
+    sent = time.monotonic()
+    output, _ = proc.communicate(timeout=HARD_LIMIT)
+    assert proc.returncode == 128 + signum, output[-3000:]
+    while any(alive(p) for p in tree) and time.monotonic() - sent < STOP_WITHIN:
+        time.sleep(0.1)
+    left = sorted(p for p in tree if alive(p))
+    assert not left, f"still running after {STOP_WITHIN:g} s: {left}"
+    assert not ports & listening_ports(), f"still listening: {sorted(ports)}"
+    doc = json.loads((report / "results.json").read_text())
+    return doc, output
+
+
+def _assert_partial(doc: dict[str, Any], signum: int, done_before: int) -> None:
+    name = signal.Signals(signum).name
+    assert doc["aborted"] == {"cause": f"interrupted by {name}", "exit_code": 128 + signum}
+    verdicts = [r["verdict"] for r in doc["results"]]
+    assert verdicts.count("ERROR") >= 1
+    not_judged = [r for r in doc["results"]
+                  if any(f"not judged: interrupted by {name}" in x for x in r["reasons"])]
+    assert not_judged, "no rule says it was not judged"
+    assert all(r["verdict"] == "ERROR" for r in not_judged if r["verdict"] != "FAIL")
+    assert verdicts.count("PASS") >= min(done_before, 1)  # the verdicts so far are kept
+
+
+def test_sigint_during_launch_stops_the_server_and_says_interrupted(tmp_path: Path) -> None:
+    """Moment 1 (early): the reference ``amc serve webhook`` is up or starting, no check ran."""
+    report = tmp_path / "report"
+    proc = _start(report, "--reference")
+    _wait_for(lambda: len(process_tree(proc.pid)) >= 3, "a launched server", proc)
+    doc, output = _stop_and_judge(proc, report, signal.SIGINT)
+    assert doc["aborted"]["exit_code"] == 130
+    assert doc["summary"]["PASS"] == 0 or _checks_done(report) > 0
+    assert "RUN ABORTED (exit 130)" in output
+
+
+def test_sigterm_mid_run_with_two_workers_keeps_verdicts_so_far(tmp_path: Path) -> None:
+    """Moment 2 (mid-run, -n 2): checks have reported; xdist workers and their servers stop."""
+    report = tmp_path / "report"
+    proc = _start(report, "--reference", "--workers", "2")
+    _wait_for(lambda: _checks_done(report) >= 2, "two checks", proc)
+    done = _checks_done(report)
+    doc, _output = _stop_and_judge(proc, report, signal.SIGTERM)
+    _assert_partial(doc, signal.SIGTERM, done)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+@pytest.mark.parametrize("moment", ["child-started", "collected", "mid-run"])
+def test_every_moment_stops_the_tree(tmp_path: Path, signum: int, moment: str) -> None:
+    """Nightly: both signals at three moments, single worker."""
+    report = tmp_path / "report"
+    proc = _start(report, "--reference")
+    conditions = {
+        "child-started": lambda: len(process_tree(proc.pid)) >= 2,
+        "collected": lambda: (report / "collected.json").exists(),
+        "mid-run": lambda: _checks_done(report) >= 5,
+    }
+    _wait_for(conditions[moment], moment, proc)
+    doc, _output = _stop_and_judge(proc, report, signum)
+    assert doc["aborted"]["exit_code"] == 128 + signum
+    assert doc["summary"]["SKIP"] + doc["summary"]["PASS"] < len(doc["results"])
+
+
+@pytest.mark.parametrize(("extra", "cause"), [
+    (("--launch", "true"), "target exited with code 0"),
+    pytest.param(("--launch", "sleep 61.7", "--ready-timeout", "1"), "did not answer",
+                 marks=pytest.mark.slow),  # the same abort path as launch-true: nightly
+], ids=["launch-true", "ready-timeout"])
+def test_a_launch_that_fails_is_an_aborted_run_not_a_green_one(
+    tmp_path: Path, extra: tuple[str, ...], cause: str,
+) -> None:
+    report = tmp_path / "report"
+    proc = _start(report, *extra)
+    output, _ = proc.communicate(timeout=HARD_LIMIT)
+    assert proc.returncode == 2, output[-2000:]
+    doc = json.loads((report / "results.json").read_text())
+    assert doc["aborted"]["exit_code"] == 2 and cause in doc["aborted"]["cause"]
+    assert doc["summary"]["PASS"] == 0
+    assert doc["summary"]["ERROR"] > 0
+    assert not [r for r in doc["results"]
+                if r["verdict"] == "SKIP" and "no check of this run" in " ".join(r["reasons"])]
+    junit = (report / "junit.xml").read_text()
+    assert 'name="run aborted"' in junit and 'errors="0"' not in junit
+    assert "gate: passes" not in (report / "report.html").read_text()
+    assert "passes (exit 0)" not in (report / "report.html").read_text()
+    assert not (report / ".processes").exists()
+    leftovers = [p for p in os.listdir("/proc") if p.isdigit() and alive(int(p))
+                 and _cmdline(int(p)) == b"sleep\x0061.7\x00"]
+    assert not leftovers, "the launched target outlived the run"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
