@@ -95,15 +95,23 @@ class SidecarFault:
 
 @dataclass(frozen=True)
 class FaultRule:
-    """``fault`` on the listed 1-based ``calls`` of ``method`` (empty: every call)."""
+    """``fault`` on the listed 1-based ``calls`` of ``method`` (empty: every call); with a
+    ``selector`` (``0x`` + 8 hex digits) only eth_calls of that selector, counted apart."""
 
     method: str
     fault: SidecarFault
     calls: tuple[int, ...] = ()
+    selector: str | None = None
 
-    def matches(self, method: str, number: int) -> bool:
-        """Whether the ``number``-th call of ``method`` gets the fault."""
-        return method == self.method and (not self.calls or number in self.calls)
+    @property
+    def key(self) -> str:
+        """The counter this rule reads: the method, or method and selector."""
+        return self.method if self.selector is None else f"{self.method}:{self.selector}"
+
+    def matches(self, counts: Mapping[str, int]) -> bool:
+        """Whether the call just counted in ``counts`` gets the fault."""
+        number = counts.get(self.key, 0)
+        return number > 0 and (not self.calls or number in self.calls)
 
 
 @dataclass
@@ -114,20 +122,35 @@ class FaultSchedule:
     _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, method: str, fault: SidecarFault, *calls: int) -> FaultSchedule:
+    def add(self, method: str, fault: SidecarFault, *calls: int,
+            selector: str | None = None) -> FaultSchedule:
         """Schedule ``fault`` for ``calls`` of ``method`` (none: every call); self."""
-        self.rules.append(FaultRule(method, fault, tuple(calls)))
+        self.rules.append(FaultRule(method, fault, tuple(calls), selector))
         return self
 
-    def next_call(self, method: str) -> tuple[int, SidecarFault | None]:
+    def next_call(self, method: str, params: Any = None) -> tuple[int, SidecarFault | None]:
         """Count one call of ``method``: its number and the fault it gets, if any."""
+        keys = [method]
+        selector = _call_selector(params) if method == "eth_call" else None
+        if selector:
+            keys.append(f"{method}:{selector}")
         with self._lock:
-            number = self._counts.get(method, 0) + 1
-            self._counts[method] = number
+            for key in keys:
+                self._counts[key] = self._counts.get(key, 0) + 1
+            counts = {key: self._counts[key] for key in keys}
         for rule in self.rules:
-            if rule.matches(method, number):
-                return number, rule.fault
-        return number, None
+            if rule.method == method and rule.matches(counts):
+                return counts[method], rule.fault
+        return counts[method], None
+
+
+def _call_selector(params: Any) -> str | None:
+    """The lower-case selector of an eth_call's data, if it has one."""
+    if isinstance(params, list) and params and isinstance(params[0], dict):
+        data = params[0].get("data") or params[0].get("input")
+        if isinstance(data, str) and len(data) >= 10:
+            return data[:10].lower()
+    return None
 
 
 @dataclass(frozen=True)
@@ -284,7 +307,7 @@ class RpcPeerServer:
             invalid = RpcError(-32600, "invalid request").as_json()
             self._record(table, path, str(method), params, None, invalid, None, 0.0)
             return {"jsonrpc": "2.0", "id": rid, "error": invalid}, None
-        number, fault = self.schedule.next_call(method)
+        number, fault = self.schedule.next_call(method, params)
         started = time.monotonic()
         result, error = self._dispatch(table, path, method, params, number, fault)
         self._record(table, path, method, params, result, error, fault, time.monotonic() - started)

@@ -51,6 +51,19 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class SidecarSettings:
+    """The ``[sidecar]`` table: §7's retry numbers (these defaults) and the time factor that
+    compresses every wait of a sidecar run (1.0: real time; the shipped profiles compress)."""
+
+    backoff_initial_seconds: float = 5.0
+    backoff_cap_seconds: float = 60.0
+    max_sponsorships_per_minute: int = 12
+    receipt_polls: int = 30
+    receipt_interval_seconds: float = 2.0
+    time_factor: float = 1.0
+
+
+@dataclass(frozen=True)
 class Profile:
     """One validated profile (PROTOCOL.md §0); addresses are checksummed text."""
 
@@ -65,6 +78,7 @@ class Profile:
     kms_roots: tuple[str, ...]
     description: str
     source: str
+    sidecar: SidecarSettings = SidecarSettings()
 
     def allowlist(self) -> frozenset[bytes]:
         """Inner selectors this profile's webhook may sponsor (§0, policy step 6)."""
@@ -95,6 +109,16 @@ _SECTIONS: dict[str, frozenset[str]] = {
         }
     ),
     "attestation": frozenset({"kms_roots"}),
+    "sidecar": frozenset(
+        {
+            "backoff_initial_seconds",
+            "backoff_cap_seconds",
+            "max_sponsorships_per_minute",
+            "receipt_polls",
+            "receipt_interval_seconds",
+            "time_factor",
+        }
+    ),
 }
 _TOP_KEYS = frozenset({"name", "generation", "chain_id", "entry_point", "description"})
 _ALL_DOTTED = sorted(
@@ -181,7 +205,35 @@ class _Reader:
             kms_roots=self.kms_roots(self.table(data, "attestation")),
             description=self.string(data, "description", default=""),
             source=self.source,
+            sidecar=self.sidecar(self.table(data, "sidecar")),
         )
+
+    def sidecar(self, table: dict[str, Any]) -> SidecarSettings:
+        dflt = SidecarSettings()
+        settings = SidecarSettings(
+            backoff_initial_seconds=self.positive(table, "sidecar.backoff_initial_seconds",
+                                                  dflt.backoff_initial_seconds),
+            backoff_cap_seconds=self.positive(table, "sidecar.backoff_cap_seconds",
+                                              dflt.backoff_cap_seconds),
+            max_sponsorships_per_minute=self.integer(
+                table, "sidecar.max_sponsorships_per_minute", minimum=1,
+                default=dflt.max_sponsorships_per_minute),
+            receipt_polls=self.integer(table, "sidecar.receipt_polls", minimum=1,
+                                       default=dflt.receipt_polls),
+            receipt_interval_seconds=self.positive(table, "sidecar.receipt_interval_seconds",
+                                                   dflt.receipt_interval_seconds),
+            time_factor=self.positive(table, "sidecar.time_factor", dflt.time_factor),
+        )
+        if settings.backoff_cap_seconds < settings.backoff_initial_seconds:
+            self.fail(f"sidecar.backoff_cap_seconds={settings.backoff_cap_seconds:g} must be at "
+                      f"least sidecar.backoff_initial_seconds={settings.backoff_initial_seconds:g}")
+        return settings
+
+    def positive(self, table: dict[str, Any], dotted: str, default: float) -> float:
+        value = self.value(table, dotted, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            self.fail(f"{dotted}={_show(value)} must be a positive number")
+        return float(value)
 
     def webhook(self, table: dict[str, Any], generation: Generation) -> WebhookSettings:
         dflt = WebhookSettings()

@@ -116,14 +116,16 @@ class SidecarWorld:
                     backend.set_code(cluster, saved)
             self.blocks += 1
             backend.set_timestamp(backend.timestamp + SECONDS_PER_BUNDLE)
-            record = {"sender": op.sender, "nonce": op.nonce, "block": self.blocks,
-                      "handled": result.success}
-            self.bundles.append(record)
-        if not result.success:
-            failed = decode_failed_op(result.output)
-            return BundleOutcome(failed=failed.reason if failed else
-                                 f"handleOps reverted 0x{result.output.hex()[:80]}")
-        return self._outcome(result.logs, op)
+            if result.success:
+                outcome = self._outcome(result.logs, op)
+            else:
+                failed = decode_failed_op(result.output)
+                outcome = BundleOutcome(failed=failed.reason if failed else
+                                        f"handleOps reverted 0x{result.output.hex()[:80]}")
+            self.bundles.append({"sender": op.sender, "nonce": op.nonce, "block": self.blocks,
+                                 "success": outcome.failed is None and outcome.success,
+                                 "failed": outcome.failed, "call_data": op.call_data})
+        return outcome
 
     def _outcome(self, logs: Any, op: UserOperation) -> BundleOutcome:
         for log in logs:

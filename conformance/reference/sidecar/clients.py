@@ -7,12 +7,76 @@ Every failure — transport, HTTP status, malformed answer, a JSON-RPC ``error``
 
 from __future__ import annotations
 
+import http.client
 import itertools
+import json
+import socket
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from conformance.protocol.signatures import normalise_v
+
+_TRANSPORT_ERRORS = (OSError, http.client.HTTPException, ValueError)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over a Unix socket (the dstack agent's ``/var/run/dstack.sock`` convention)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+class _Http:
+    """One keep-alive HTTP connection (re-opened after a failure); stdlib only, so the
+    sidecar starts fast."""
+
+    def __init__(self, url: str, timeout: float, *, unix_path: str | None = None) -> None:
+        parts = urlsplit(url)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.host, self.port, self.https = parts.hostname or "localhost", parts.port, \
+            parts.scheme == "https"
+        self.timeout = timeout
+        self.unix_path = unix_path
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self.unix_path is not None:
+                self._conn = _UnixConnection(self.unix_path, self.timeout)
+            elif self.https:
+                self._conn = http.client.HTTPSConnection(self.host, self.port,
+                                                         timeout=self.timeout)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port,
+                                                        timeout=self.timeout)
+        return self._conn
+
+    def post(self, path: str, body: Any) -> tuple[int, Any]:
+        """POST JSON; (status, decoded JSON body). Transport errors propagate."""
+        data = json.dumps(body).encode()
+        conn = self._connection()
+        try:
+            conn.request("POST", path, body=data, headers={"content-type": "application/json"})
+            answer = conn.getresponse()
+            raw = answer.read()
+        except BaseException:
+            self.close()
+            raise
+        if answer.will_close:
+            self.close()
+        return answer.status, json.loads(raw)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class CallFailed(Exception):
@@ -24,19 +88,18 @@ class RpcClient:
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url
-        self._client = httpx.Client(timeout=timeout)
+        self._http = _Http(url, timeout)
         self._ids = itertools.count(1)
 
     def call(self, method: str, params: list[Any]) -> Any:
         """The ``result`` of ``method(params)``; CallFailed on any failure."""
         request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
         try:
-            answer = self._client.post(self.url, json=request)
-            body = answer.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            status, body = self._http.post(self._http.path, request)
+        except _TRANSPORT_ERRORS as exc:
             raise CallFailed(f"{method}: {type(exc).__name__}") from None
-        if answer.status_code != 200 or not isinstance(body, dict):
-            raise CallFailed(f"{method}: HTTP {answer.status_code}")
+        if status != 200 or not isinstance(body, dict):
+            raise CallFailed(f"{method}: HTTP {status}")
         if body.get("error") is not None:
             error = body["error"]
             message = error.get("message") if isinstance(error, dict) else error
@@ -46,8 +109,8 @@ class RpcClient:
         return body["result"]
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Close the connection."""
+        self._http.close()
 
 
 class DstackClient:
@@ -55,20 +118,18 @@ class DstackClient:
 
     def __init__(self, endpoint: str, *, timeout: float = 10.0) -> None:
         if endpoint.startswith(("http://", "https://")):
-            self._client = httpx.Client(base_url=endpoint, timeout=timeout)
+            self._http = _Http(endpoint, timeout)
         else:
-            transport = httpx.HTTPTransport(uds=endpoint)
-            self._client = httpx.Client(base_url="http://localhost", transport=transport,
-                                        timeout=timeout)
+            self._http = _Http("http://localhost/", timeout, unix_path=endpoint)
+        self._base = self._http.path.rstrip("/")
 
     def _post(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            answer = self._client.post(f"/{method}", json=body)
-            data = answer.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            status, data = self._http.post(f"{self._base}/{method}", body)
+        except _TRANSPORT_ERRORS as exc:
             raise CallFailed(f"dstack {method}: {type(exc).__name__}") from None
-        if answer.status_code != 200 or not isinstance(data, dict):
-            raise CallFailed(f"dstack {method}: HTTP {answer.status_code}")
+        if status != 200 or not isinstance(data, dict):
+            raise CallFailed(f"dstack {method}: HTTP {status}")
         return data
 
     def get_key(self, path: str, purpose: str) -> tuple[int, list[bytes]]:
@@ -96,4 +157,4 @@ class DstackClient:
 
     def close(self) -> None:
         """Close the connection."""
-        self._client.close()
+        self._http.close()
