@@ -214,12 +214,15 @@ def test_failure_record_replays(tmp_path: Path) -> None:
     assert results.target["mutant"] == "zero-signer-accepted"
     assert len(results.target["runtime_code_keccak"]) == 66  # the identity is the code hash
     assert len(results.target["creation_code_keccak"]) == 66
-    record = failure.minimal_input
+    from conformance.report.external import resolve
+
+    record = resolve(failure.minimal_input, tmp_path / "report")  # large inputs: a file
     assert record["userOperation"]["callData"] == record["callData"]
     text = replay_account_failure(record)
     assert "mutant" in text
-    snippet = subprocess.run([sys.executable, "-c", failure.reproducer], capture_output=True,
-                             text=True, timeout=120, check=True)
+    snippet = subprocess.run([sys.executable, "-c",
+                              resolve(failure.reproducer, tmp_path / "report")],
+                             capture_output=True, text=True, timeout=120, check=True)
     assert "step 0" in snippet.stdout
     replayed = subprocess.run([sys.executable, "-m", "conformance.cli", "replay",
                                str(tmp_path / "report"), "--rule", "AC-010"],
