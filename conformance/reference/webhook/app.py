@@ -70,7 +70,8 @@ class Runtime:
             cache, positive_ttl=config.cache_ttl, cache_faults=variant.cache_faults,
             cache_negative=variant.cache_negative, outage_is_fault=variant.cache_outage_is_fault,
         )
-        cap = DailyCap(cache, chain_id=config.chain_id, limit=config.daily_cap)
+        cap = DailyCap(cache, chain_id=config.chain_id, limit=config.daily_cap,
+                       day=variant.cap_day)
         policy = Policy(config, variant, chain, reads, cap, clock)
         return cls(config, variant, http, chain, policy, clock)
 

@@ -184,13 +184,15 @@ def utc_date(now: float) -> str:
 class DailyCap:
     """Approvals per sender per UTC day (PROTOCOL.md §5 policy step 8, WH-040…WH-046)."""
 
-    def __init__(self, cache: Cache, *, chain_id: int, limit: int) -> None:
+    def __init__(self, cache: Cache, *, chain_id: int, limit: int,
+                 day: Callable[[float], str] = utc_date) -> None:
         self._cache = cache
         self._chain_id = chain_id
         self._limit = limit
+        self._day = day
 
     def _key(self, sender: bytes, now: float) -> str:
-        return f"cap:{self._chain_id}:{checksum(sender)}:{utc_date(now)}"
+        return f"cap:{self._chain_id}:{checksum(sender)}:{self._day(now)}"
 
     async def reached(self, sender: bytes, now: float) -> bool:
         """True when ``sender`` has ``limit`` approvals today; 0 disables; an outage → False."""

@@ -220,6 +220,9 @@ _ALL = (
     _mutant("cluster-fault-cached", "WH-038",
             "a transport fault on cluster() (a malformed JSON-RPC answer included) is cached as "
             "a negative answer", cache_faults=is_cluster_key),
+    _mutant("cap-never-resets", "WH-042",
+            "the daily-cap count is keyed by chain and sender only (the UTC date left out), so "
+            "it never starts afresh on a new day", cap_day=lambda now: "every-day"),
     _mutant("empty-token-disables-auth", "WH-065",
             "an unset or empty ALCHEMY_WEBHOOK_TOKEN means \"no token needed\" instead of 500 "
             "server-misconfigured", optional_token=True),

@@ -20,7 +20,7 @@ from conformance.protocol.calldata import (
 )
 from conformance.protocol.hexutil import checksum, parse_address
 from conformance.protocol.webhook_wire import AlchemyRequest, KeyDerivation, parse_alchemy_body
-from conformance.reference.webhook.cache import DailyCap, ReadCache, never, read_key
+from conformance.reference.webhook.cache import DailyCap, ReadCache, never, read_key, utc_date
 from conformance.reference.webhook.chain import ChainClient, ChainFault
 from conformance.reference.webhook.config import WebhookConfig
 
@@ -91,6 +91,8 @@ class Variant:
     healthz_probes: bool = True
     foreign_entry_point_status: int | None = None
     """None: ``entryPoint`` is carried, not judged (§5); a mutant answers this status instead."""
+    cap_day: Callable[[float], str] = utc_date
+    """The day a daily-cap count belongs to (WH-042): the UTC date of the webhook's clock."""
     optional_token: bool = False
     """A mutant reads an unset or empty ALCHEMY_WEBHOOK_TOKEN as "no token needed" (WH-065)."""
 

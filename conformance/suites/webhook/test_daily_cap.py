@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.checks import Observer, rules
+from conformance.engine.checks import CheckFailure, Observer, rules
 from conformance.protocol.selectors import selector
 from conformance.suites.webhook import cases
-from conformance.suites.webhook.harness import Harness
+from conformance.suites.webhook.clocked import clocked_variant, non_default_settings
+from conformance.suites.webhook.harness import Harness, NotJudged
 from conformance.suites.webhook.reproduce import RecordedRequest, Signing
 from conformance.targets.webhook_http import Answer
 
@@ -97,7 +98,7 @@ def test_denials_never_count(wh: Harness, observe: Observer) -> None:
 @rules("WH-042")
 def test_cap_is_per_sender(wh: Harness, observe: Observer) -> None:
     """One sender at its cap leaves another sender's count untouched (the UTC-day half of the
-    rule is ``test_cap_starts_afresh_on_a_new_utc_day``, a slow check)."""
+    rule is ``test_cap_starts_afresh_at_utc_midnight_on_the_target_clock``)."""
     cap = _cap(wh)
     first, second = wh.add_sender("member"), wh.add_sender("path-a")
     _approve_n(wh, observe, "WH-042", first, cap)
@@ -115,6 +116,42 @@ ROLLOVER_SETTLE = 5.0
 def _seconds_to_utc_midnight(now: datetime) -> float:
     midnight = datetime.combine(now.date() + timedelta(days=1), dt_time(0), tzinfo=UTC)
     return (midnight - now).total_seconds()
+
+
+ROLLOVER_MARGIN = 30.0
+"""Seconds before 00:00 UTC the target's clock is set to before the cap is filled."""
+
+
+@rules("WH-042")
+def test_cap_starts_afresh_at_utc_midnight_on_the_target_clock(wh: Harness,
+                                                                observe: Observer) -> None:
+    """On a clock the suite moves (faketime) and non-default settings (a cap of 3): a sender
+    filled to its cap at 23:59:30 UTC is still capped then, and approved again at 00:00:30.
+    SKIPs when the target's clock cannot be moved (``clocked_variant``); ``--slow`` keeps the
+    real-time variant."""
+    wh.need_chain()
+    wh.need_token()
+    with clocked_variant(wh, {}) as (webhook, clock):
+        cap = int(non_default_settings(wh)["MAX_DAILY_OPS_PER_SENDER"] or 0)
+        sender = wh.add_sender("member")
+        clock.set_offset(_seconds_to_utc_midnight(datetime.now(UTC)) - ROLLOVER_MARGIN)
+        try:
+            _approve_n(wh, observe, "WH-042", sender, cap, target=webhook)
+        except CheckFailure as exc:
+            raise NotJudged(f"not judged: {exc.message} → see WH-040") from None
+        observe.case()
+        body = cases.alchemy(sender, cases.execute(wh.actors.cluster), wh.chain_hex())
+        record, answer = wh.alchemy(body, target=webhook)
+        if answer.json != DENY_CAP:
+            raise NotJudged(f"not judged: the cap of {cap} was not enforced before midnight "
+                            f"(got {answer.describe(80)}) → see WH-040")
+        clock.advance(2 * ROLLOVER_MARGIN)
+        observe.case()
+        record, answer = wh.alchemy(body, target=webhook)
+        if answer.json != {"approved": True}:
+            raise wh.failure("WH-042", f"a sender capped at 23:59:{60 - ROLLOVER_MARGIN:.0f} UTC "
+                             "was not approved again at 00:00:30 UTC (target clock moved by "
+                             "faketime)", record, answer)
 
 
 @rules("WH-042")
