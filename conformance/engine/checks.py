@@ -66,7 +66,19 @@ class Observer:
 
     def __init__(self) -> None:
         self.cases = 0
+        self.unjudged: list[str] = []
 
     def case(self, n: int = 1) -> None:
         """Record ``n`` exercised cases."""
         self.cases += n
+
+    def not_judged(self, reason: str) -> None:
+        """Record a case the check did not judge because its outcome is another rule's finding
+        (e.g. a revert where §6 requires an answer); it counts as no case. A passing check
+        reports them: "N cases not judged: <first reason>"."""
+        self.unjudged.append(reason)
+
+    def describe_unjudged(self) -> str:
+        """One line for the report: how many cases were not judged, and the first reason."""
+        n = len(self.unjudged)
+        return f"{n} case{'s' if n != 1 else ''} not judged: {self.unjudged[0]}" if n else ""

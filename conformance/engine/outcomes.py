@@ -70,6 +70,8 @@ def _apply(
         verdicts[rule_id].append(outcome.verdict)
         if outcome.verdict is Verdict.PASS:
             result.cases += outcome.cases
+            if outcome.reason:  # cases the check left to another rule's finding
+                result.reasons.append(f"{outcome.check}: {outcome.reason}")
         elif outcome.verdict is Verdict.FAIL:
             result.cases += max(outcome.cases, 1)
             if outcome.failure is not None:

@@ -237,6 +237,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     funcargs = getattr(item, "funcargs", {})
     observer = funcargs.get("observe")
     props.append(("amc_cases", observer.cases if isinstance(observer, Observer) else None))
+    if isinstance(observer, Observer) and observer.unjudged:
+        props.append(("amc_not_judged", observer.describe_unjudged()))
     exc = _decisive(call.excinfo.value if call.excinfo is not None else None)
     if isinstance(exc, CheckFailure):
         failure = {
@@ -326,7 +328,8 @@ def outcome_from_report(report: pytest.TestReport) -> CheckOutcome | None:
         if cases is None:  # never took ``observe``: nothing says a case was exercised
             reason = "the check counts no cases (it must take the observe fixture)"
             return CheckOutcome(check, rule_ids, Verdict.ERROR, reason=reason, duration=duration)
-        return CheckOutcome(check, rule_ids, Verdict.PASS, cases=cases, duration=duration)
+        return CheckOutcome(check, rule_ids, Verdict.PASS, cases=cases, duration=duration,
+                            reason=props.get("amc_not_judged", ""))
     raw = props.get("amc_failure")
     if raw and report.when == "call":
         data = json.loads(raw)

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.engine.plugin import LOG_DIR, RunState, abort_run
+from conformance.engine.plugin import LOG_DIR, RunState, abort_run, rule_ids_of
 from conformance.errors import UsageError
+from conformance.suites.account._support import need_target_cluster
 from conformance.targets.account import open_account_world
 from conformance.targets.account_world import AccountWorld
 from conformance.targets.evm.backend import BackendError
@@ -49,7 +50,9 @@ def _write_identity(state: RunState, world: AccountWorld) -> None:
 
 
 @pytest.fixture
-def world(account_world: AccountWorld) -> AccountWorld:
-    """The world, back at its snapshot (fresh state for this check)."""
+def world(account_world: AccountWorld, request: pytest.FixtureRequest) -> AccountWorld:
+    """The world, back at its snapshot (fresh state for this check). A check of cluster rules
+    only SKIPs when the target is not the bundled reference (``need_target_cluster``)."""
+    need_target_cluster(account_world, rule_ids_of(request.node))
     account_world.reset()
     return account_world

@@ -24,7 +24,13 @@ from conformance.protocol.selectors import selector as selector_of
 from conformance.protocol.signatures import to_compact, to_high_s, with_v
 from conformance.strategies.keys import KEY_POOL
 from conformance.strategies.signatures import malformed_signatures
-from conformance.suites.account._support import bootstrap_inner, examples, fail, judge
+from conformance.suites.account._support import (
+    bootstrap_inner,
+    confirm_baseline,
+    examples,
+    fail,
+    judge,
+)
 from conformance.targets.account_abi import EXECUTE
 from conformance.targets.account_world import (
     BINDING_KEY,
@@ -199,7 +205,9 @@ def test_zero_expected_signer_never_validates(world: AccountWorld, observe: Obse
 @examples(0.5)
 def test_operator_bootstrap_signer_is_the_owner_key(world: AccountWorld, observe: Observer,
                                                     owner: int, signer: int) -> None:
-    """multi-attestor: an operator_register bootstrap returns 0 iff signed by proof.ownerKey."""
+    """multi-attestor: an operator_register bootstrap returns 0 iff signed by proof.ownerKey
+    (not judged when the account validates no well-formed operation: see AC-012/AC-009)."""
+    confirm_baseline(world, "AC-011")
     call_data = _operator_call(world, owner)
     for key in {owner, signer}:
         observe.case()

@@ -13,6 +13,7 @@ from conformance.protocol.userop import UserOperation, pack
 from conformance.strategies.userops import user_operations
 from conformance.suites.account._support import (
     bootstrap_call,
+    confirm_baseline,
     examples,
     fail,
     need_entry_point,
@@ -80,6 +81,7 @@ def test_fresh_member_registers_in_one_sponsored_operation(world: AccountWorld,
     """Bootstrap through handleOps: the member is registered and the derived key is its owner
     (a later operation it signs validates; not judged when no owner's operation validates)."""
     need_entry_point(world)
+    confirm_baseline(world, "AT-020")
     observe.case()
     member = _register_through_entry_point(world, "AT-020").sender
     need_owner_path(world)
@@ -97,6 +99,7 @@ def test_owner_operations_land_with_getnonce(world: AccountWorld, observe: Obser
     """After the bootstrap, operations signed by the owner land one after the other with the
     nonce EntryPoint.getNonce(sender, 0) gives; one signed by another key fails AA24."""
     need_entry_point(world)
+    confirm_baseline(world, "AC-012")
     observe.case()
     member = _register_through_entry_point(world, "AC-012").sender
     for step in range(3):
@@ -120,6 +123,7 @@ def test_owner_operations_land_with_getnonce(world: AccountWorld, observe: Obser
 def test_replayed_operation_fails_aa25(world: AccountWorld, observe: Observer) -> None:
     """Replaying an executed operation (the bootstrap, then an owner operation) fails AA25."""
     need_entry_point(world)
+    confirm_baseline(world, "AC-016")
     observe.case()
     bootstrap = _register_through_entry_point(world, "AC-016", judged=False)
     member = bootstrap.sender

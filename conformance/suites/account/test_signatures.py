@@ -12,6 +12,7 @@ from conformance.protocol.calldata import encode_execute
 from conformance.protocol.signatures import sign_digest, to_compact, to_high_s, with_v
 from conformance.strategies.labels import SignatureFlaw
 from conformance.strategies.signatures import malformed_signatures
+from conformance.suites.account._classes import signature_classes
 from conformance.suites.account._support import bootstrap_call, examples, fail, judge
 from conformance.targets.account_world import (
     BINDING_KEY,
@@ -49,6 +50,43 @@ def test_invalid_signatures_return_one(world: AccountWorld, observe: Observer, f
         observe.case()
         op = world.user_op(member, data).replace(signature=flawed.value)
         judge(world, op, ("AC-002",), missing=missing, blame="AC-002")
+
+
+@rules("AC-002")
+def test_every_invalid_signature_class_returns_one(world: AccountWorld,
+                                                   observe: Observer) -> None:
+    """At any seed: every invalid class of SIGNATURE_CLASSES (lengths 0, 1, 64 compact and
+    r ‖ s, 66; v 0/1, 26, 29, all zero; high s and its boundary n/2+1; r or s zero, r = n, r
+    off the curve), built from the genuine signature of the very operation, on the owner path
+    and on the bootstrap path, with a prefund due and without: 1, never a revert."""
+    for member, data, key in ((world.owned, b"\x01\x02", OWNER_KEY),
+                              (world.fresh, bootstrap_call(world, world.fresh, BINDING_KEY),
+                               BINDING_KEY)):
+        op = world.user_op(member, data)
+        genuine = world.sign(op, key).signature
+        classes = signature_classes(genuine, world.sign(op, OTHER_KEY).signature)
+        for name, signature in classes.items():
+            if name.startswith("valid"):
+                continue
+            for missing in (0, 10**15):
+                observe.case()
+                judge(world, op.replace(signature=signature), ("AC-002",), missing=missing,
+                      blame="AC-002")
+
+
+@rules("AC-003")
+def test_every_invalid_class_before_every_reverting_shape(world: AccountWorld,
+                                                          observe: Observer) -> None:
+    """At any seed: every invalid signature class x every bootstrap shape that reverts once
+    read (noise, another selector, another cluster, a value, another inner selector, a
+    truncated register): 1, not a revert — the signature is classified first."""
+    for shape in range(6):
+        op = world.user_op(world.fresh, _reverting_bootstrap(world, shape, b"\x5a" * 40))
+        genuine = world.sign(op, BINDING_KEY).signature
+        for name, signature in signature_classes(genuine, genuine).items():
+            if not name.startswith("valid"):
+                observe.case()
+                judge(world, op.replace(signature=signature), ("AC-003",), blame="AC-003")
 
 
 @rules("AC-002")
