@@ -16,9 +16,11 @@ skipped at collection for a stated reason), never as a silent SKIP or a PASS.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -34,8 +36,16 @@ PROCESS_DIR_ENV = "AMC_PROCESS_DIR"
 """The folder where ``targets.launcher`` records each running process group (one empty file
 named by the group id); ``engine.run`` sets it for the pytest child."""
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_PR_SET_PDEATHSIG = 1
 _RECEIVED: list[int] = []
 """The first stop signal this interpreter received (empty while none)."""
+
+
+def die_with_parent() -> None:
+    """In a child before exec (Linux): SIGTERM when the process that started it dies, even by
+    SIGKILL (``amc`` killed outright still ends its pytest child, which stops its targets)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def signal_exit_code(signum: int) -> int:

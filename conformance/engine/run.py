@@ -169,8 +169,10 @@ def _run_pytest(
     events_path = report_dir / EVENTS_FILE
     offset, started, ticked = 0, time.monotonic(), time.monotonic()
     with open(report_dir / "pytest.log", "wb") as log, _stop_signals() as received:
+        main_thread = threading.current_thread() is threading.main_thread()
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=aborts.die_with_parent if main_thread else None)
         try:
             while proc.poll() is None and not received:
                 offset = _relay(events_path, offset, on_event)

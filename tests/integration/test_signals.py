@@ -221,3 +221,23 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+@pytest.mark.slow
+def test_amc_killed_outright_still_ends_its_tree(tmp_path: Path) -> None:
+    """Nightly: SIGKILL to ``amc`` (no handler can run): its pytest child gets SIGTERM from the
+    kernel (PR_SET_PDEATHSIG), stops the launched server and writes the partial report."""
+    report = tmp_path / "report"
+    proc = _start(report, "--reference")
+    _wait_for(lambda: _checks_done(report) >= 2, "two checks", proc)
+    tree = process_tree(proc.pid)
+    ports = listening_ports(_socket_inodes(tree))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=HARD_LIMIT)
+    deadline = time.monotonic() + STOP_WITHIN
+    while any(alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in tree if alive(p)]
+    assert not ports & listening_ports()
+    doc = json.loads((report / "results.json").read_text())
+    assert doc["aborted"] == {"cause": "interrupted by SIGTERM", "exit_code": 143}
