@@ -1,5 +1,5 @@
 """``amc replay RESULTS``: replay every recorded FAIL and say which still fail (DESIGN.md
-"Reproducers"; README "Replaying a failure").
+"Reproducers"; README "Replaying failures").
 
 ``RESULTS`` is a results.json or the report directory holding it. Each failure (``--rule``
 keeps one rule's, ``--index`` one of them) is replayed and printed as ``reproduced`` /

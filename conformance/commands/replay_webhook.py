@@ -1,11 +1,12 @@
 """Replaying one recorded webhook FAIL on a ``ReplayBench`` (``amc replay``; DESIGN.md
-"Reproducers", README "Replaying a failure").
+"Reproducers", README "Replaying failures").
 
 The failure's ``world`` (``conformance.suites.webhook.world_record``) is recreated step by
 step: each earlier request of the case is sent on the chain, faults and cache state it met, to
 the webhook (or variant) it went to; then the failing request, judged against the recorded
-expected answers. Reports written before worlds were recorded replay on the standard chain
-plus the record's ``chain.members`` and ``variant``.
+expected answers — or, for a FAIL about the chain requests the webhook made
+(``chain_reads``), against the chain requests it makes now. Reports written before worlds were
+recorded replay on the standard chain plus the record's ``chain.members`` and ``variant``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.errors import TargetError
+from conformance.peers import RecordedCall
+from conformance.peers.faults import CallKey
+from conformance.peers.world import plan_from_json
 from conformance.suites.webhook.reproduce import RecordedRequest
 from conformance.targets.webhook_http import Answer
 from conformance.targets.webhook_replay import (
@@ -66,30 +70,52 @@ def needs_chain(minimal: Mapping[str, Any]) -> bool:
 def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
     """Recreate the failure's world on ``bench`` and judge the failing request again."""
     expected = minimal.get("expected_answers") or []
-    if not expected:
-        return Outcome(NOT_JUDGED, "no structured expectation recorded (compare by eye: "
-                                   "the reproducer)")
-    if minimal.get("answer_departs") is False:
-        return Outcome(NOT_JUDGED, "the FAIL is not about the answer (see its message); "
-                                   "rerun the rule with amc run --rule")
-    if not bench.owns_chain and needs_chain(minimal):
+    reads: Mapping[str, Any] = minimal.get("chain_reads") or {}
+    by_reads = minimal.get("answer_departs") is False or not expected
+    if by_reads and not reads:
+        return Outcome(NOT_JUDGED, "no structured expectation recorded for what this FAIL is "
+                                   "about (see its message and reproducer; rerun amc run --rule)")
+    if not bench.owns_chain and (needs_chain(minimal) or by_reads):
         return Outcome(NOT_JUDGED, NEEDS_SUITE_CHAIN)
     steps = recorded_steps(minimal)
     record = RecordedRequest.from_json(minimal["request"])
     try:
         for step in steps[:-1]:
             _send(bench, step, RecordedRequest.from_json(step["request"]))
-        answer = _send(bench, steps[-1], record)
+        answer, calls = _send(bench, steps[-1], record)
     except TargetError as exc:
         return Outcome(NOT_JUDGED, f"the target did not answer: {exc}")
     seen = answer.describe(160)
+    if by_reads:
+        departs, detail = judge_reads(reads, calls)
+        return Outcome(REPRODUCED if departs else NOT_REPRODUCED, f"{detail}; answer {seen}")
     if conforms(answer.status, answer.json, expected):
         return Outcome(NOT_REPRODUCED, f"answer {seen} conforms")
     return Outcome(REPRODUCED, f"answer {seen}; expected {minimal.get('expected', expected)}")
 
 
-def _send(bench: ReplayBench, step: Mapping[str, Any], record: RecordedRequest) -> Answer:
-    """One step: the peers as recorded, the request to the webhook it went to."""
+def judge_reads(reads: Mapping[str, Any], calls: tuple[RecordedCall, ...]) -> tuple[bool, str]:
+    """(departs, what was seen) of the failing request's chain requests against the record's
+    ``chain_reads``: ``none`` (no chain request at all, WH-012), ``asked`` (each filter matched
+    by a read: a faulted read asked again, WH-038) or ``not_asked`` (no read matches)."""
+    keys = [CallKey(c.method, c.selector_name, c.to, c.argument) for c in calls]
+    if reads.get("none"):
+        return bool(calls), f"{len(calls)} chain request(s)"
+    missing = [p for p in map(plan_from_json, reads.get("asked", ()))
+               if not any(p.matches(k) for k in keys)]
+    present = [p for p in map(plan_from_json, reads.get("not_asked", ()))
+               if any(p.matches(k) for k in keys)]
+    if missing or present:
+        what = missing[0] if missing else present[0]
+        return True, (f"{what.selector or what.method} {'not ' if missing else ''}asked "
+                      f"({len(calls)} chain requests)")
+    return False, f"the chain reads conform ({len(calls)} chain requests)"
+
+
+def _send(bench: ReplayBench, step: Mapping[str, Any],
+          record: RecordedRequest) -> tuple[Answer, tuple[RecordedCall, ...]]:
+    """One step: the peers as recorded, the request to the webhook it went to; the answer and
+    the chain requests it made (none without a chain of the replay's own)."""
     profile = bench.profile
     assert bench.main is not None
     target, secrets = bench.main, bench.secrets
@@ -104,10 +130,11 @@ def _send(bench: ReplayBench, step: Mapping[str, Any], record: RecordedRequest) 
                            derivation=derivation)
     bench.arrange(step)
     try:
-        return target.send(request)
+        answer = target.send(request)
+        return answer, bench.peer.requests if bench.peer is not None else ()
     finally:
         bench.settle()
 
 
-__all__ = ["NOT_JUDGED", "NOT_REPRODUCED", "REPRODUCED", "Outcome", "conforms", "needs_chain",
-           "recorded_steps", "replay_failure"]
+__all__ = ["NOT_JUDGED", "NOT_REPRODUCED", "REPRODUCED", "Outcome", "conforms", "judge_reads",
+           "needs_chain", "recorded_steps", "replay_failure"]

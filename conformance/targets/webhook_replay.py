@@ -195,9 +195,10 @@ class ReplayBench:
     # -- one step --------------------------------------------------------------------------
 
     def arrange(self, step: Mapping[str, Any]) -> None:
-        """Put the chain and cache peers in a recorded step's state."""
+        """Put the chain and cache peers in a recorded step's state (an empty chain log)."""
         if self.peer is not None:
             PeerState.from_json(self.base, step).apply(self.peer, self.kv)
+            self.peer.clear_log()
 
     def settle(self) -> None:
         """After a step: no faults, the chain and the cache up."""

@@ -187,3 +187,17 @@ def test_curl_reproducer_names_the_url_by_variable() -> None:
     done = subprocess.run(["bash", "-c", text], env=env, capture_output=True, text=True,
                           timeout=30, check=False)
     assert done.returncode != 0 and "WEBHOOK_URL" in done.stderr
+
+
+def test_a_fail_about_chain_requests_is_judged_by_them(tmp_path: Path) -> None:
+    """WH-012 (a chain request before the token is checked): no answer to compare, so the
+    replay counts the chain requests the failing request makes on the replay's own chain."""
+    doc = _run(tmp_path, "webhook", "pimlico", "chain-call-before-token", ("WH-012",), 2)
+    ((_, minimal), *_) = _failures(doc, tmp_path)
+    assert minimal["chain_reads"] == {"none": True}
+    broken = _amc("replay", str(tmp_path), "--index", "0", "--reference", "--mutant",
+                  "chain-call-before-token")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    fixed = _amc("replay", str(tmp_path), "--index", "0", "--reference")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "0 chain request(s)" in fixed.stdout

@@ -100,7 +100,8 @@ def test_the_journal_keeps_the_cases_earlier_requests_only() -> None:
 
     class Peer:  # the two things the journal reads of a chain peer
         def __init__(self) -> None:
-            self.scenario, self.plans = scenario, ()
+            self.scenario = scenario
+            self.plans: tuple[FaultPlan, ...] = ()
 
         def armed(self) -> tuple[FaultPlan, ...]:
             return self.plans
@@ -126,3 +127,18 @@ def test_the_journal_keeps_the_cases_earlier_requests_only() -> None:
     assert "request" not in last and "faults" not in last
     assert last["chain"]["member_clusters"]["set"] == {"0x" + a["path_a"].hex():
                                                        "0x" + a["home"].hex()}
+
+
+def test_chain_reads_are_judged_on_the_calls_made() -> None:
+    from conformance.commands.replay_webhook import judge_reads
+    from conformance.peers.chain import RecordedCall
+
+    sender = b"\x07" * 20
+    read = RecordedCall(0.0, "eth_call", sender, "cluster", None, b"", None, "return", 1)
+    watch = plan_to_json(FaultPlan(Fault.connection_reset(), method="eth_call",
+                                   selector="cluster", to=sender))
+    assert judge_reads({"none": True}, (read,))[0] is True
+    assert judge_reads({"none": True}, ())[0] is False
+    assert judge_reads({"asked": [watch]}, ())[0] is True
+    assert judge_reads({"asked": [watch]}, (read,))[0] is False
+    assert judge_reads({"not_asked": [watch]}, (read,))[0] is True

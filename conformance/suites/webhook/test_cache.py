@@ -19,6 +19,7 @@ from conformance.engine.checks import Observer, TargetError, rules
 from conformance.oracle.webhook_chain import VIEWS
 from conformance.peers import Fault, FaultPlan, RecordedCall
 from conformance.peers.faults import CallKey, FaultKind
+from conformance.peers.world import plan_to_json
 from conformance.protocol.hexutil import checksum
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
@@ -308,7 +309,8 @@ def _recovered(wh: Harness, case: _Aimed, *, late: bool) -> None:
                          answer, expectation)
     if not late and not _asked(peer.requests, case.watch):
         raise wh.failure("WH-038", f"the read that faulted ({detail}) was not asked again",
-                         record, answer, expectation)
+                         record, answer, expectation,
+                         chain_reads={"asked": [plan_to_json(case.watch)]})
 
 
 @rules("WH-038", "WH-033")

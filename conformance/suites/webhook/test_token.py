@@ -83,7 +83,8 @@ def test_no_chain_call_before_the_token(wh: Harness, observe: Observer, query: s
         names = ", ".join(sorted({_call_name(c) for c in calls}))
         raise wh.failure("WH-012", f"{len(calls)} chain request(s) ({names}) for a request "
                          "whose token is not accepted", record, answer,
-                         chain_requests=[_call_name(c) for c in calls])
+                         chain_requests=[_call_name(c) for c in calls],
+                         chain_reads={"none": True})
 
 
 def _call_name(call: RecordedCall) -> str:
