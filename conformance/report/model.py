@@ -49,7 +49,9 @@ class Failure:
 
     message: str
     minimal_input: Any = None
-    reproducer: str = ""
+    reproducer: Any = ""
+    """The replay text; in a results.json read back, an external pointer when it was over 4 KiB
+    (``report.external``: ``resolve`` gives the text)."""
     check: str = ""
     cause: str = ""
     """Root-cause key the check gave (``CheckFailure.cause``); grouped in ``report.roots``."""
