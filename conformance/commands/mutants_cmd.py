@@ -8,7 +8,7 @@ from typing import Any
 from conformance.cli import print_json
 from conformance.errors import UsageError, did_you_mean
 
-MUTANT_COMPONENTS = ("webhook", "account")
+MUTANT_COMPONENTS = ("webhook", "account", "sidecar")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing = verbs.add_parser(
         "list", help="print the mutants as JSON (name, breaks; account: also_fails)"
     )
-    listing.add_argument("--component", default=None, help="webhook or account (default: both)")
+    listing.add_argument("--component", default=None,
+                         help="webhook, account or sidecar (default: all)")
     listing.set_defaults(handler=list_command)
 
 
@@ -32,6 +33,10 @@ def mutants_of(component: str) -> list[dict[str, Any]]:
         from conformance.reference.account.mutants import list_mutants as list_account
 
         return list_account()
+    if component == "sidecar":
+        from conformance.reference.sidecar.mutants import list_mutants as list_sidecar
+
+        return list_sidecar()
     raise UsageError(
         f"--component={component!r}: expected one of {', '.join(MUTANT_COMPONENTS)}"
         + did_you_mean(component, MUTANT_COMPONENTS)

@@ -305,12 +305,13 @@ class RpcPeerServer:
         table = self.table_for(path)
         if not isinstance(method, str) or not isinstance(params, list) or table is None:
             invalid = RpcError(-32600, "invalid request").as_json()
-            self._record(table, path, str(method), params, None, invalid, None, 0.0)
+            self._record(table, path, str(method), params, None, invalid, None,
+                         self.transcript.now())
             return {"jsonrpc": "2.0", "id": rid, "error": invalid}, None
         number, fault = self.schedule.next_call(method, params)
-        started = time.monotonic()
+        arrived = self.transcript.now()
         result, error = self._dispatch(table, path, method, params, number, fault)
-        self._record(table, path, method, params, result, error, fault, time.monotonic() - started)
+        self._record(table, path, method, params, result, error, fault, arrived)
         answer: dict[str, Any] = {"jsonrpc": "2.0", "id": rid}
         answer.update({"error": error} if error is not None else {"result": result})
         return answer, fault
@@ -334,10 +335,12 @@ class RpcPeerServer:
 
     def _record(self, table: MethodTable | None, path: str, method: str, params: Any,
                 result: Any, error: dict[str, Any] | None, fault: SidecarFault | None,
-                duration: float) -> None:
-        self.transcript.add(at=self.transcript.now(), peer=table.peer if table else self.name,
+                arrived: float) -> None:
+        """One transcript line; ``at`` is when the request arrived (the time rules judge)."""
+        self.transcript.add(at=arrived, peer=table.peer if table else self.name,
                             path=path, method=method, params=params, result=result, error=error,
-                            fault=fault.describe() if fault else None, duration=duration)
+                            fault=fault.describe() if fault else None,
+                            duration=self.transcript.now() - arrived)
 
 
 class _QuietServer(ThreadingHTTPServer):

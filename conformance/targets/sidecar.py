@@ -34,8 +34,9 @@ STOP_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL."""
 FLOOD_LIMIT = 2_000
 """Exchanges after which a run is stopped as a flood."""
-BASE_BUDGET = 4.0
-"""Seconds every run gets beyond its scenario's nominal backoff waits."""
+BASE_BUDGET = 3.0
+"""Seconds every run gets beyond its scenario's nominal waits (plus 20 s × the time factor:
+a sidecar on the real clock polls receipts seconds apart)."""
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,9 @@ def run_scenario(world: SidecarWorld, target: SidecarTarget, scenario: Scenario,
     owner_key = derive_key(seed, BINDING_PATH, PURPOSE)
     if scenario.registered:
         world.register_directly(member, owner_key)
-    budget = BASE_BUDGET + sum(timing.nominal_wait(k) for k in range(scenario.backoff_waits)) \
-        + timing.receipt_polls * timing.receipt_interval * (scenario.name == "receipt-never")
+    waits = sum(timing.nominal_wait(k) for k in range(scenario.backoff_waits))
+    polls = timing.receipt_polls * timing.receipt_interval * (scenario.name == "receipt-never")
+    budget = BASE_BUDGET + 20 * timing.factor + waits + polls
     settle = max(0.3, 2 * timing.initial)
     socket_path = str(socket_dir / f"dstack-{scenario.name}.sock") if socket_dir else None
     with serve(world, member, dialect=scenario.dialect, schedule=scenario.schedule(1.0),

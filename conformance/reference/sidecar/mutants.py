@@ -72,13 +72,26 @@ MUTANTS: tuple[SidecarMutant, ...] = (
                   "gives up an operation whose submission the bundler rejected"),
     SidecarMutant("csk-every-round", ("SC-026",),
                   "sets the CSK commitment again after it landed"),
+    SidecarMutant("unsponsored-after-decline", ("SC-027",),
+                  "after a declined sponsorship submits the op without a paymaster (paying "
+                  "with ETH it must not hold)"),
 )
 """Every sidecar mutant (the bundled reference copies)."""
 
 BY_NAME = {m.name: m for m in MUTANTS}
 
+WITHOUT_MUTANT: dict[str, str] = {
+    "SC-028": "the end-to-end promise of sidecar and account together: a sidecar that breaks "
+              "it alone (registering another key, or not registering first) breaks SC-015 or "
+              "SC-021 first; amc run e2e swaps in account mutants that break it",
+}
+"""SC rules that no single-seam sidecar mutant breaks on its own, and why."""
+
 
 def list_mutants() -> list[dict[str, object]]:
-    """JSON-ready mutants: name, breaks, description."""
-    return [{"name": m.name, "breaks": list(m.breaks), "description": m.description}
-            for m in MUTANTS]
+    """JSON-ready mutants: name, breaks, description; then the rules without one and why."""
+    found: list[dict[str, object]] = [
+        {"name": m.name, "breaks": list(m.breaks), "description": m.description}
+        for m in MUTANTS]
+    found += [{"rule": rule, "no_mutant": why} for rule, why in WITHOUT_MUTANT.items()]
+    return found

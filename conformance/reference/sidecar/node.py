@@ -11,6 +11,7 @@ the member registered), then what ``AMC_SCENARIO`` names. Mutant seams: ``self.q
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -151,7 +152,7 @@ class Sidecar:
             if len(self._sponsorships) < backoff.max_requests:
                 self._sponsorships.append(now)
                 return
-            self.sleep(backoff.window - (now - self._sponsorships[0]) + 0.001)
+            self.sleep((backoff.window - (now - self._sponsorships[0])) * 1.02 + 0.002)
 
     def dummy(self) -> bytes:
         """The dummy signature (PROTOCOL.md §2, SC-010)."""
@@ -252,6 +253,16 @@ class Sidecar:
         if self._cached_nonce is not None:
             self._cached_nonce += 1
 
+    def _unsponsored(self, work: Work, signer: int) -> None:
+        """Mutant seam: the op without a paymaster, paid from the account (which holds no ETH)."""
+        op = UserOperation(sender=self.member, nonce=self.read_nonce(), call_data=encode_execute(
+            self.cluster, 0, work.inner), call_gas_limit=1_000_000,
+            verification_gas_limit=1_500_000, pre_verification_gas=50_000, max_fee_per_gas=2_000,
+            max_priority_fee_per_gas=1_500)
+        digest = user_op_hash(op, self.config.entry_point, self.config.chain_id)
+        with contextlib.suppress(CallFailed):
+            self.submit(op.replace(signature=sign_eip191(signer, digest)))
+
     def complete(self, work: Work, signer: int) -> None:
         """Land ``work``: attempts with backoff until one succeeds (§7, SC-018, SC-023, SC-025)."""
         backoff = self.config.backoff
@@ -262,6 +273,8 @@ class Sidecar:
                 self.log(f"{work.label} landed")
                 return
             except (CallFailed, AttemptFailed) as exc:
+                if self.quirk == "unsponsored-after-decline" and "declined" in str(exc):
+                    self._unsponsored(work, signer)
                 if self.quirk == "failed-submission-abandoned" and "eth_sendUserOperation" in str(
                         exc):
                     self.log(f"{work.label} abandoned ({exc})")

@@ -9,7 +9,7 @@ import functools
 import pytest
 
 from conformance.engine.checks import Observer, rules
-from conformance.oracle.sidecar import (
+from conformance.oracle.sidecar_flow import (
     judge_execute_shape,
     judge_key_path,
     judge_lifecycle_budget,
@@ -65,7 +65,7 @@ def test_lifecycle_budget(runs: SidecarRuns, observe: Observer) -> None:
 
 
 @rules("SC-027")
-@pytest.mark.parametrize("scenario", ["lifecycle", "envelopes-alchemy"])
+@pytest.mark.parametrize("scenario", ["lifecycle", "envelopes-alchemy", "declined"])
 def test_no_eth_every_change_sponsored(runs: SidecarRuns, observe: Observer,
                                        scenario: str) -> None:
     judge(runs, observe, "SC-027", scenario, judge_no_eth)

@@ -5,7 +5,7 @@ profile's time factor (compressed in the test command, 1.0 nightly)."""
 from __future__ import annotations
 
 from conformance.engine.checks import Observer, rules
-from conformance.oracle.sidecar import (
+from conformance.oracle.sidecar_flow import (
     judge_backoff_numbers,
     judge_error_ends_attempt,
     judge_no_tight_loop,

@@ -9,7 +9,7 @@ import functools
 import pytest
 
 from conformance.engine.checks import Observer, rules
-from conformance.oracle.sidecar import (
+from conformance.oracle.sidecar_flow import (
     judge_failed_receipt,
     judge_failed_submission,
     judge_receipt_polling,
