@@ -112,7 +112,8 @@ def _send(wh: Harness, observe: Observer, rule: str, call: bytes, label: str,
     except DecodeError as exc:
         if rule == "WH-067":
             raise wh.failure("WH-067", f"approved callData Solidity rejects ({exc.kind}, {label})",
-                             record, answer) from None
+                             record, answer,
+                             cause=f"approved callData Solidity rejects ({exc.kind})") from None
         return
     expectation = wh.expect_alchemy(record)
     if rule == "WH-066" and not expectation.approves:
