@@ -111,10 +111,11 @@ def run_component(
     (report_dir / aborts.COLLECTED_FILE).unlink(missing_ok=True)
     config_path = config.write(report_dir / "config.json")
     (report_dir / "pytest.ini").write_text(_PYTEST_INI)
+    started = time.monotonic()
     code, stopped_by = _run_pytest(config, config_path, report_dir, on_event, hard_timeout)
     results_path = report_dir / "results.json"
     if stopped_by is not None:
-        _ensure_partial_report(config, report_dir, stopped_by)
+        _ensure_partial_report(config, report_dir, stopped_by, started)
     abort = report_dir / ABORT_FILE
     if not results_path.exists():
         if abort.exists():
@@ -232,7 +233,8 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
-def _ensure_partial_report(config: RunConfig, report_dir: Path, signum: int) -> None:
+def _ensure_partial_report(config: RunConfig, report_dir: Path, signum: int,
+                           started: float) -> None:
     """After a stop signal: keep the child's report when it wrote one, else write the partial
     report here from the events the child got to emit."""
     if (report_dir / "results.json").exists():  # the child wrote it (partial or, late, whole)
@@ -242,7 +244,8 @@ def _ensure_partial_report(config: RunConfig, report_dir: Path, signum: int) -> 
     from conformance.report import write_reports
     from conformance.rules import load_catalogue
 
-    state = RunState(config, report_dir, load_catalogue(), load_profile(config.profile))
+    state = RunState(config, report_dir, load_catalogue(), load_profile(config.profile),
+                     started=started)
     state.outcomes = _outcomes_of_events(report_dir / EVENTS_FILE)
     aborted = Aborted(aborts.interrupted_cause(signum), aborts.signal_exit_code(signum))
     run = build_results(state, aborted=aborted)

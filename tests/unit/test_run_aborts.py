@@ -143,3 +143,26 @@ def test_an_aborted_engine_run_reports_not_judged_never_skip(tmp_path: Path) -> 
 def test_the_process_folder_variable_is_one_name() -> None:
     """engine.aborts may not import targets (layers): both spell the variable the same."""
     assert aborts.PROCESS_DIR_ENV == launcher.PROCESS_DIR_ENV
+
+
+def test_amc_writes_the_partial_report_when_its_child_could_not(tmp_path: Path) -> None:
+    """A child killed before it wrote anything (SIGTERM before its handler was installed):
+    ``amc`` builds the report from the events the child emitted."""
+    from conformance.engine.run import _ensure_partial_report
+
+    events = [{"event": "collected", "total": 3},
+              {"event": "check", "check": "webhook/test_token.py::t", "rules": ["WH-002"],
+               "verdict": "PASS", "cases": 4, "failed_rule": None},
+              {"event": "check", "check": "webhook/test_token.py::u", "rules": ["WH-003"],
+               "verdict": "FAIL", "cases": 1, "failed_rule": "WH-003"}]
+    (tmp_path / "events.ndjson").write_text("".join(json.dumps(e) + "\n" for e in events))
+    config = RunConfig(component="webhook", profile="pimlico", report_dir=str(tmp_path),
+                       include=("WH-00*",))
+    _ensure_partial_report(config, tmp_path, 15, started=0.0)
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["aborted"] == {"cause": "interrupted by SIGTERM", "exit_code": 143}
+    verdicts = {r["rule_id"]: r["verdict"] for r in doc["results"]}
+    assert verdicts["WH-002"] == "PASS" and verdicts["WH-003"] == "FAIL"
+    others = {v for k, v in verdicts.items() if k not in ("WH-002", "WH-003")}
+    assert others == {"ERROR"}  # collection never recorded: nothing may pass as SKIP
+    assert "details" in doc["results"][2]["failures"][0]["message"]
