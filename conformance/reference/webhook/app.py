@@ -67,7 +67,8 @@ class Runtime:
         chain = ChainClient(config.rpc_url, http, revert_is_fault=variant.revert_is_fault)
         cache: Cache = KvCache(config.cache_url, http) if config.cache_url else MemoryCache(clock)
         reads = ReadCache(
-            cache, positive_ttl=config.cache_ttl, cache_faults=variant.cache_faults,
+            cache, positive_ttl=variant.positive_ttl(config.cache_ttl),
+            negative_ttl=variant.negative_ttl(config.cache_ttl), cache_faults=variant.cache_faults,
             cache_negative=variant.cache_negative, outage_is_fault=variant.cache_outage_is_fault,
         )
         cap = DailyCap(cache, chain_id=config.chain_id, limit=config.daily_cap,

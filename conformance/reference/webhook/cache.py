@@ -139,9 +139,11 @@ class ReadCache:
     def __init__(
         self, cache: Cache, *, positive_ttl: int, cache_faults: Callable[[str], bool] = never,
         cache_negative: bool = True, outage_is_fault: bool = False,
+        negative_ttl: int = NEGATIVE_TTL,
     ) -> None:
         self._cache = cache
         self._positive_ttl = positive_ttl
+        self._negative_ttl = negative_ttl
         self._cache_faults = cache_faults
         self._cache_negative = cache_negative
         self._outage_is_fault = outage_is_fault
@@ -169,7 +171,7 @@ class ReadCache:
     async def _store(self, key: str, value: str) -> None:
         if not value and not self._cache_negative:
             return
-        ttl = self._positive_ttl if value else NEGATIVE_TTL
+        ttl = self._positive_ttl if value else self._negative_ttl
         try:
             await self._cache.put(key, value, ttl)
         except CacheError as exc:

@@ -220,6 +220,12 @@ _ALL = (
     _mutant("cluster-fault-cached", "WH-038",
             "a transport fault on cluster() (a malformed JSON-RPC answer included) is cached as "
             "a negative answer", cache_faults=is_cluster_key),
+    _mutant("ttl-setting-ignored", "WH-035",
+            "positive answers are cached for the 24 h default whatever CACHE_TTL_SECONDS says",
+            positive_ttl=lambda configured: 86_400),
+    _mutant("negative-ttl-is-positive-ttl", "WH-036",
+            "negative answers are cached for CACHE_TTL_SECONDS instead of 600 s",
+            negative_ttl=lambda configured: configured),
     _mutant("cap-never-resets", "WH-042",
             "the daily-cap count is keyed by chain and sender only (the UTC date left out), so "
             "it never starts afresh on a new day", cap_day=lambda now: "every-day"),

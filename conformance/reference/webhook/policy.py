@@ -20,7 +20,14 @@ from conformance.protocol.calldata import (
 )
 from conformance.protocol.hexutil import checksum, parse_address
 from conformance.protocol.webhook_wire import AlchemyRequest, KeyDerivation, parse_alchemy_body
-from conformance.reference.webhook.cache import DailyCap, ReadCache, never, read_key, utc_date
+from conformance.reference.webhook.cache import (
+    NEGATIVE_TTL,
+    DailyCap,
+    ReadCache,
+    never,
+    read_key,
+    utc_date,
+)
 from conformance.reference.webhook.chain import ChainClient, ChainFault
 from conformance.reference.webhook.config import WebhookConfig
 
@@ -92,6 +99,10 @@ class Variant:
     foreign_entry_point_status: int | None = None
     """None: ``entryPoint`` is carried, not judged (§5); a mutant answers this status instead."""
     cap_day: Callable[[float], str] = utc_date
+    positive_ttl: Callable[[int], int] = lambda configured: configured
+    """The positive TTL for a configured CACHE_TTL_SECONDS (WH-035)."""
+    negative_ttl: Callable[[int], int] = lambda configured: NEGATIVE_TTL
+    """The negative TTL, 600 s whatever CACHE_TTL_SECONDS says (WH-036)."""
     """The day a daily-cap count belongs to (WH-042): the UTC date of the webhook's clock."""
     optional_token: bool = False
     """A mutant reads an unset or empty ALCHEMY_WEBHOOK_TOKEN as "no token needed" (WH-065)."""

@@ -2,8 +2,10 @@
 
 A repeat must make no chain call (read from the chain peer's log) while an answer is cached.
 TTL expiry is observed through the KV cache peer's own clock (``KvPeer.advance``) when the
-webhook takes ``CACHE_URL``; without it the expiries are ``slow`` checks that wait in real
-time (600 s negative; 60 s positive, on a webhook started with CACHE_TTL_SECONDS=60). A
+webhook takes ``CACHE_URL``, and, whether or not it does, on a variant whose own clock the
+suite moves (faketime, ``clocked_variant``) with a non-default CACHE_TTL_SECONDS; the
+real-time expiries (600 s negative; 60 s positive, on a webhook started with
+CACHE_TTL_SECONDS=60) are ``slow`` checks for ``--url`` and targets that ignore faketime. A
 transport fault (WH-038) is aimed at every read and at each single read of steps 3 and 7.
 """
 
@@ -22,9 +24,11 @@ from conformance.peers.faults import CallKey, FaultKind
 from conformance.peers.world import plan_to_json
 from conformance.protocol.hexutil import checksum
 from conformance.suites.webhook import cases
+from conformance.suites.webhook.clocked import clocked_variant, non_default_settings
 from conformance.suites.webhook.harness import Harness
 from conformance.suites.webhook.reproduce import RecordedRequest
 from conformance.suites.webhook.test_rpc_faults import FAST_FAULTS, SLOW_FAULTS
+from conformance.targets.webhook import LaunchedWebhook
 from conformance.targets.webhook_http import Answer
 
 pytestmark = pytest.mark.xdist_group("webhook-state")
@@ -220,6 +224,91 @@ def test_positive_cache_expires_in_real_time(wh: Harness, observe: Observer) -> 
                 raise wh.failure("WH-035", f"{', '.join(map(str, stale))} not read again "
                                  f"{MIN_TTL_SECONDS + 1} s after it was cached with "
                                  f"CACHE_TTL_SECONDS={MIN_TTL_SECONDS}", record, answer)
+
+
+def _repeat_reads(wh: Harness, webhook: LaunchedWebhook, body: bytes,
+                  reads: list[FaultPlan]) -> tuple[RecordedRequest, Answer, list[str]]:
+    """Send ``body`` again; the positive reads (as filters) that it made."""
+    peer = wh.need_chain()
+    peer.clear_log()
+    record, answer = wh.alchemy(body, target=webhook)
+    return record, answer, [str(r.selector) for r in reads if _asked(peer.requests, r)]
+
+
+@rules("WH-035")
+def test_positive_ttl_on_the_target_clock(wh: Harness, observe: Observer) -> None:
+    """On a clock the suite moves (faketime), with a non-default CACHE_TTL_SECONDS and no
+    CACHE_URL: positive answers (member and Path A) are not read again 20 s before the TTL
+    ends, and are read again 20 s after. SKIPs when the target's clock cannot be moved;
+    ``--slow`` keeps the real-time variant."""
+    wh.need_chain()
+    wh.need_token()
+    with clocked_variant(wh, {"MAX_DAILY_OPS_PER_SENDER": "0"}) as (webhook, clock):
+        ttl = int(non_default_settings(wh)["CACHE_TTL_SECONDS"] or 0)
+        cached = []
+        for role in ("member", "path-a"):
+            observe.case()
+            sender, call = wh.approvable(role, fresh_cluster=True)
+            body = cases.alchemy(sender, call, wh.chain_hex())
+            _expect_answer(wh, *wh.alchemy(body, target=webhook))
+            reads = _positive_reads(wh, role, sender, call)
+            record, answer, again = _repeat_reads(wh, webhook, body, reads)
+            if again:
+                raise wh.failure("WH-035", f"a positive answer ({', '.join(again)}) was read "
+                                 "again on a repeat", record, answer)
+            cached.append((body, reads))
+        for shift, expired in ((ttl - 20, False), (40, True)):
+            clock.advance(shift)
+            for body, reads in cached:
+                observe.case()
+                record, answer, again = _repeat_reads(wh, webhook, body, reads)
+                stale = [str(r.selector) for r in reads if str(r.selector) not in again]
+                if not expired and again:
+                    raise wh.failure("WH-035", f"{', '.join(again)} read again {ttl - 20} s "
+                                     f"into a {ttl} s TTL (CACHE_TTL_SECONDS={ttl})", record,
+                                     answer)
+                if expired and stale:
+                    raise wh.failure("WH-035", f"{', '.join(stale)} not read again {ttl + 20} s "
+                                     f"after it was cached with CACHE_TTL_SECONDS={ttl}", record,
+                                     answer)
+
+
+LONG_TTL = 3_600
+"""A non-default positive TTL longer than the negative one: a positive read on the way to a
+denial (a stranger's ``cluster()`` naming a foreign cluster) stays cached past 620 s."""
+
+
+@rules("WH-036")
+def test_negative_ttl_on_the_target_clock(wh: Harness, observe: Observer) -> None:
+    """On a clock the suite moves (faketime), no CACHE_URL and non-default settings: a denied
+    sender (no, revert, no code) is not read again 580 s after its answer, and is read again at
+    620 s. SKIPs when the target's clock cannot be moved; ``--slow`` keeps the real-time
+    variant."""
+    peer = wh.need_chain()
+    wh.need_token()
+    overrides = {"MAX_DAILY_OPS_PER_SENDER": "0", "CACHE_TTL_SECONDS": str(LONG_TTL)}
+    with clocked_variant(wh, overrides) as (webhook, clock):
+        denied = []
+        for role in ("stranger", "reverting", "no-code"):
+            observe.case()
+            sender = wh.add_sender(role)
+            body = cases.alchemy(sender, cases.execute(wh.actors.cluster), wh.chain_hex())
+            wh.alchemy(body, target=webhook)
+            denied.append((role, sender, body))
+        for shift, expired in ((NEGATIVE_SECONDS - 20, False), (40, True)):
+            clock.advance(shift)
+            for role, sender, body in denied:
+                observe.case()
+                peer.clear_log()
+                record, answer = wh.alchemy(body, target=webhook)
+                reads = _reads_of(peer.requests, sender)
+                asked = bool(reads)
+                if asked != expired:
+                    when = "580 s after" if not expired else "620 s after"
+                    raise wh.failure("WH-036", f"a negative answer ({role}) was "
+                                     f"{'read again' if asked else 'still cached'} {when} it "
+                                     "was cached (600 s)", record, answer,
+                                     chain_calls=[str(c.selector_name) for c in reads])
 
 
 @rules("WH-037")
