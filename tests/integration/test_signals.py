@@ -92,9 +92,9 @@ def listening_ports(inodes: set[str] | None = None) -> set[int]:
     return ports
 
 
-def _start(report: Path, *extra: str) -> subprocess.Popen[str]:
+def _start(report: Path, *extra: str, component: str = "webhook") -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    command = [sys.executable, "-m", "conformance.cli", "run", "webhook", "--report-dir",
+    command = [sys.executable, "-m", "conformance.cli", "run", component, "--report-dir",
                str(report), "--max-examples", "3", *extra]
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -258,3 +258,18 @@ def test_amc_killed_outright_still_ends_its_tree(tmp_path: Path) -> None:
     assert not ports & listening_ports()
     doc = json.loads((report / "results.json").read_text())
     assert doc["aborted"] == {"cause": "interrupted by SIGTERM", "exit_code": 143}
+
+
+@pytest.mark.slow
+@pytest.mark.node
+def test_sigint_mid_account_run_on_anvil_stops_the_node(tmp_path: Path) -> None:
+    """Nightly: an account run on a managed anvil node; SIGINT mid-run stops the node too."""
+    from conformance.targets.evm.anvil import anvil_available
+
+    if anvil_available() is not None:
+        pytest.skip(anvil_available() or "")
+    report = tmp_path / "report"
+    proc = _start(report, "--reference", "--evm", "anvil", component="account")
+    _wait_for(lambda: _checks_done(report) >= 2, "two checks", proc)
+    doc, _output = _stop_and_judge(proc, report, signal.SIGINT)
+    _assert_partial(doc, report, signal.SIGINT)
