@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import hashlib
 import hmac
 import json
@@ -500,7 +501,26 @@ PROBES: dict[str, Probe] = {
         c, lambda: h.http.get("/healthz").status_code), 503, 200),
     "undocumented-status": Probe("pimlico", lambda h, c, k: _status(h.post(
         alchemy(entryPoint="0x" + "ee" * 20))), (200, {"approved": True}), (418, "I'm a teapot")),
+    "empty-token-disables-auth": Probe("pimlico", lambda h, c, k: _status(h.post(alchemy())),
+        (500, {"error": "server-misconfigured"}), (200, {"approved": True}),
+        (("ALCHEMY_WEBHOOK_TOKEN", ""),)),
+    "cap-never-resets": Probe("pimlico", lambda h, c, k: (h.verdict(alchemy()), any(
+        _utc_today() in key for key in k.entries())), ("approved", True), ("approved", False),
+        (("MAX_DAILY_OPS_PER_SENDER", "1"), ("KV", "1"))),
+    "ttl-setting-ignored": Probe("pimlico", lambda h, c, k: _two(
+        lambda: h.verdict(alchemy()), lambda: k.advance(100),
+        lambda: _calls_after(h, c, alchemy())),
+        ("approved", True), ("approved", False), (("CACHE_TTL_SECONDS", "90"), ("KV", "1"))),
+    "negative-ttl-is-positive-ttl": Probe("pimlico", lambda h, c, k: _two(
+        lambda: h.verdict(alchemy(sender=A.stranger)), lambda: k.advance(620),
+        lambda: _calls_after(h, c, alchemy(sender=A.stranger))),
+        ("not-cluster-member", True), ("not-cluster-member", False),
+        (("CACHE_TTL_SECONDS", "3600"), ("KV", "1"))),
 }
+
+
+def _utc_today() -> str:
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def _probe_env(probe: Probe, kv: KvPeer) -> dict[str, str]:
