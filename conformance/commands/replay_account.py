@@ -3,7 +3,9 @@
 Each failure's world is rebuilt around the recorded target (``--reference [--mutant]``
 instead: the bundled one) and its steps replayed; the last step is judged against the record's
 ``expect`` — a validateUserOp answer (``returns``/``error``, ``may_revert``, ``any_error``,
-AC-0xx of PROTOCOL.md §6) or a prefund (``paid``, §6 step 5). A rebuilt target whose
+AC-0xx of PROTOCOL.md §6), a prefund (``paid``, §6 step 5), or that the step goes through
+(``succeeds``) or reverts (``reverts``, with one of ``errors`` when named: gates, §4
+registration). A rebuilt target whose
 ``creation_code_keccak`` differs from the record's is warned about: the steps then run on
 other code than the one that failed.
 """
@@ -23,6 +25,14 @@ def judge_last(expect: Mapping[str, Any], last: Any, paid: int) -> tuple[str, st
     if last is None or not expect:
         return "not judged", "no structured expectation recorded (compare the steps by eye)"
     seen = last.describe()[:160]
+    if "succeeds" in expect or "reverts" in expect:
+        errors = list(expect.get("errors") or ())
+        if expect.get("succeeds"):
+            ok, want = last.success, "success"
+        else:
+            ok = not last.success and (not errors or last.error in errors)
+            want = "revert " + (" or ".join(errors) if errors else "(any error)")
+        return ("not reproduced" if ok else "reproduced"), f"last step {seen}; requires {want}"
     if "paid" in expect:
         ok = last.success and paid == int(expect["paid"])
         detail = f"validateUserOp {seen}, paid {paid} wei; §6 step 5 requires {expect['paid']}"
@@ -69,6 +79,11 @@ def replay_account(failures: list[tuple[str, dict[str, Any]]], args: argparse.Na
             _warn_code(record, replay.target_info)
             verdict, detail = judge_last(record.get("expect") or {}, replay.last, replay.paid)
             detail += f" ({len(record['steps'])} steps)"
+            if replay.moved:
+                name, (was, now) = next(iter(sorted(replay.moved.items())))
+                verdict, detail = "not judged", (
+                    f"this target's world deploys {name} at {now}, not {was} as recorded: "
+                    "the recorded steps would address other contracts")
         counts[verdict] += 1
         print_outcome(verdict, rule_id, failure, detail)
     return print_summary(counts, label)

@@ -349,6 +349,9 @@ class AccountReplay:
     last: Observation | None
     paid: int
     target_info: dict[str, Any]
+    moved: dict[str, tuple[str, str]]
+    """Named addresses the rebuilt world has elsewhere than the record's (name → (recorded,
+    rebuilt)); when any, the steps were not replayed (they would address other contracts)."""
 
 
 def replay_account_record(record: dict[str, Any],
@@ -361,13 +364,16 @@ def replay_account_record(record: dict[str, Any],
     lines = [f"target {json.dumps(chosen, sort_keys=True)}"]
     last, paid = None, 0
     try:
-        for index, step in enumerate(record.get("steps", [])):
+        now = world.addresses()
+        moved = {name: (was, now[name]) for name, was in (record.get("world") or {}).items()
+                 if name in now and was != now[name]}
+        for index, step in enumerate([] if moved else record.get("steps", [])):
             text, last, paid = _replay_step(world, step)
             lines.append(f"step {index}: {step['kind']} {text}")
         info = dict(world.target_info)
     finally:
         world.close()
-    return AccountReplay(lines, last, paid, info)
+    return AccountReplay(lines, last, paid, info, moved)
 
 
 def replay_account_failure(failure: dict[str, Any]) -> str:

@@ -73,6 +73,11 @@ DEFAULT_GAS = {
 """Gas fields of the operations the suite builds (enough for a registration)."""
 
 
+WORLD_NAMES = ("entry_point", "member_factory", "cluster", "cluster_b", "paymaster", "fresh",
+               "owned", "stranger")
+"""The addresses a failure record names its world by (``AccountWorld.addresses``)."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One journaled chain action: a ``call``/``send`` (``to`` set), a ``paying`` send undone
@@ -338,8 +343,10 @@ class AccountWorld:
     # -- failure records ------------------------------------------------------------------------
 
     def record(self, *, op: UserOperation | None = None, **extra: Any) -> dict[str, Any]:
-        """A failure record: the target, the journal since the snapshot and the case's op."""
-        out: dict[str, Any] = {"target": dict(self.target_info)}
+        """A failure record: the target, the world's named addresses (a replay's rebuilt world
+        must have the same for the steps to mean the same), the journal since the snapshot and
+        the case's op."""
+        out: dict[str, Any] = {"target": dict(self.target_info), "world": self.addresses()}
         if op is not None:
             out["userOperation"] = to_json(op)
             out["callData"] = "0x" + op.call_data.hex()
@@ -347,6 +354,10 @@ class AccountWorld:
         out.update(extra)
         out["steps"] = [s.as_json() for s in self.replay_steps()]
         return out
+
+    def addresses(self) -> dict[str, str]:
+        """The world's named contracts and members (``0x`` hex): its compact description."""
+        return {name: "0x" + getattr(self, name).hex() for name in WORLD_NAMES}
 
     def replay_steps(self, tail: int = 2) -> list[Step]:
         """The journal a replay needs: every state-changing step, and the last ``tail`` steps

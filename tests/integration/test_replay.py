@@ -10,7 +10,7 @@
 - Unusable input is exit 2 with one line.
 - An account FAIL (``prefund-skipped-on-failure``, AC-013) replays reproduced on the recorded
   mutant, not reproduced on the reference with a warning that the creation code differs; its
-  step list holds only the case's steps.
+  step list holds only the case's steps; a rebuilt world at other addresses is not judged.
 - A curl reproducer names the webhook as ``$WEBHOOK_URL`` with no port of the run in it.
 
 Commands run as subprocesses with a hard limit; assertions are on exit codes and output.
@@ -173,6 +173,15 @@ def test_an_account_fail_replays_with_its_own_steps(tmp_path: Path) -> None:
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert _verdicts(fixed.stdout, "not reproduced") == len(failures)
     assert "warning: the target's creation_code_keccak" in fixed.stdout
+    moved = tmp_path / "moved"  # a world whose cluster sits elsewhere: steps do not apply
+    moved.mkdir()
+    record = {**failures[0][1], "world": {**failures[0][1]["world"], "cluster": "0x" + "11" * 20}}
+    moved_doc = {**doc, "results": [{"rule_id": "AC-013", "failures": [
+        {"message": "m", "minimal_input": record}]}]}
+    (moved / "results.json").write_text(json.dumps(moved_doc))
+    elsewhere = _amc("replay", str(moved))
+    assert elsewhere.returncode == 0, elsewhere.stdout + elsewhere.stderr
+    assert _verdicts(elsewhere.stdout, "not judged") == 1 and "deploys cluster" in elsewhere.stdout
 
 
 def test_curl_reproducer_names_the_url_by_variable() -> None:

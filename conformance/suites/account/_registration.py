@@ -51,13 +51,15 @@ def expect_rejected(world: AccountWorld, rule: str, seen: Observation, what: str
     """FAIL ``rule`` unless the registration reverted (with one of ``errors`` when given)."""
     if seen.success or (errors and seen.error not in errors):
         want = " or ".join(errors) if errors else "a revert"
-        fail(world, rule, f"registration with {what} {seen.describe()}; §4 requires {want}")
+        fail(world, rule, f"registration with {what} {seen.describe()}; §4 requires {want}",
+             expect={"reverts": True, "errors": list(errors)})
 
 
 def expect_registered(world: AccountWorld, rule: str, seen: Observation, what: str) -> None:
     """FAIL ``rule`` unless the registration went through."""
     if not seen.success:
-        fail(world, rule, f"registration with {what} {seen.describe()}; §4 accepts it")
+        fail(world, rule, f"registration with {what} {seen.describe()}; §4 accepts it",
+             expect={"succeeds": True})
 
 
 def owner_is(world: AccountWorld, member: bytes, key: int) -> bool:

@@ -142,7 +142,8 @@ def _expect_execute_refused(world: AccountWorld, member: bytes, caller: bytes) -
     seen = world.call(member, _execute_data(world), sender=caller)
     if seen.success or seen.error != "OnlyEntryPoint":
         fail(world, "AC-017", f"execute from 0x{caller.hex()} on 0x{member.hex()} "
-             f"{seen.describe()}; §6 requires revert OnlyEntryPoint")
+             f"{seen.describe()}; §6 requires revert OnlyEntryPoint",
+             expect={"reverts": True, "errors": ["OnlyEntryPoint"]})
 
 
 @rules("AC-017")
@@ -151,7 +152,8 @@ def test_execute_answers_the_entry_point(world: AccountWorld, observe: Observer)
     observe.case()
     seen = world.call(world.owned, _execute_data(world), sender=world.entry_point)
     if not seen.success:
-        fail(world, "AC-017", f"execute from the EntryPoint {seen.describe()}")
+        fail(world, "AC-017", f"execute from the EntryPoint {seen.describe()}",
+             expect={"succeeds": True})
 
 
 @rules("AC-020")
@@ -165,7 +167,8 @@ def test_set_owner_rejects_everyone_but_the_cluster(world: AccountWorld, observe
         seen = world.call(world.fresh, data, sender=caller)
         if seen.success or seen.error != "OnlyCluster":
             fail(world, "AC-020", f"__setOwnerFromCluster from 0x{caller.hex()} "
-                 f"{seen.describe()}; §6 requires revert OnlyCluster")
+                 f"{seen.describe()}; §6 requires revert OnlyCluster",
+                 expect={"reverts": True, "errors": ["OnlyCluster"]})
 
 
 @rules("AC-020")
@@ -181,4 +184,5 @@ def test_set_owner_rejects_any_caller(world: AccountWorld, observe: Observer,
         seen = world.call(member, encode_function(SET_OWNER_FROM_CLUSTER, caller), sender=caller)
         if seen.success or seen.error != "OnlyCluster":
             fail(world, "AC-020", f"__setOwnerFromCluster from 0x{caller.hex()} "
-                 f"{seen.describe()}; §6 requires revert OnlyCluster")
+                 f"{seen.describe()}; §6 requires revert OnlyCluster",
+                 expect={"reverts": True, "errors": ["OnlyCluster"]})

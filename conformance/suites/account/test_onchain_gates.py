@@ -102,4 +102,5 @@ def test_member_calls_from_anyone_revert(world: AccountWorld, observe: Observer,
     observe.case()
     seen = world.call(world.cluster, encode_function(signature, *arguments), sender=caller)
     if seen.success:
-        fail(world, "AC-026", f"{signature} from non-member 0x{caller.hex()} {seen.describe()}")
+        fail(world, "AC-026", f"{signature} from non-member 0x{caller.hex()} {seen.describe()}",
+             expect={"reverts": True, "errors": []})
