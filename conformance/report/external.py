@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from conformance.errors import UsageError
 from conformance.report.model import Failure, RunResults
 
 LIMIT = 4096
@@ -31,8 +32,9 @@ EXTERNAL_DIR = "external"
 _KEYS = frozenset({"external", "sha256", "bytes"})
 
 
-class ExternalValueError(ValueError):
-    """A pointer whose file is missing, outside the report directory or not what it claims."""
+class ExternalValueError(UsageError, ValueError):
+    """A pointer whose file is missing, outside the report directory or not what it claims
+    (bad input to a reader such as ``amc replay``: one line, exit 2)."""
 
 
 def is_pointer(value: Any) -> bool:
