@@ -81,7 +81,8 @@ def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
     record = RecordedRequest.from_json(minimal["request"])
     try:
         for step in steps[:-1]:
-            _send(bench, step, RecordedRequest.from_json(step["request"]))
+            for _ in range(int(step.get("times", 1))):
+                _send(bench, step, RecordedRequest.from_json(step["request"]))
         answer, calls = _send(bench, steps[-1], record)
     except TargetError as exc:
         return Outcome(NOT_JUDGED, f"the target did not answer: {exc}")

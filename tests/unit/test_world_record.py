@@ -142,3 +142,10 @@ def test_chain_reads_are_judged_on_the_calls_made() -> None:
     assert judge_reads({"asked": [watch]}, ())[0] is True
     assert judge_reads({"asked": [watch]}, (read,))[0] is False
     assert judge_reads({"not_asked": [watch]}, (read,))[0] is True
+
+
+def test_identical_steps_are_one_with_times() -> None:
+    from conformance.suites.webhook.world_record import compress
+
+    a, b = {"request": {"body": "x"}}, {"request": {"body": "y"}}
+    assert compress([a, a, a, b, a]) == [{**a, "times": 3}, b, a]

@@ -9,8 +9,9 @@ At a FAIL, ``world_for`` writes the ``world`` of ``minimal_input``:
 - ``settings``: the launch environment's settings (cap, TTL, generation, key derivation,
   operator method…), secrets and peer URLs left out;
 - ``steps``: the earlier requests of the check about the failing request's own addresses (a
-  cache filled, a cap counted, a fault answered), each with its world, then the failing one's
-  world (its request is ``minimal_input.request``). Every case uses fresh addresses, so
+  cache filled, a cap counted, a fault answered), each with its world (a run of identical ones
+  as one step with ``times``), then the failing one's world (its request is
+  ``minimal_input.request``). Every case uses fresh addresses, so
   requests about other addresses cannot change this one's answer; a step's scenario is kept to
   the addresses that decide it (``relevant_addresses``).
 
@@ -139,7 +140,7 @@ class WorldJournal:
         keep = relevant_addresses(scenario, self.base, own)
         earlier = [s for s in sent[:index] if own and addresses_in(
             s.record.body.decode("utf-8", "replace"), s.state.scenario) & own]
-        steps = [self._step(s, keep, with_request=True) for s in earlier]
+        steps = compress([self._step(s, keep, with_request=True) for s in earlier])
         steps.append(self._step(last, keep, with_request=False))
         world["steps"] = steps
         return world
@@ -153,5 +154,16 @@ class WorldJournal:
         return step
 
 
-__all__ = ["FRESH_SECRET", "SAME_SECRET", "WorldJournal", "recorded_settings",
+def compress(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs of identical steps as one with ``times`` (a cap filled by the same request)."""
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        if out and {k: v for k, v in out[-1].items() if k != "times"} == step:
+            out[-1]["times"] = out[-1].get("times", 1) + 1
+        else:
+            out.append(dict(step))
+    return out
+
+
+__all__ = ["FRESH_SECRET", "SAME_SECRET", "WorldJournal", "compress", "recorded_settings",
            "variant_overrides"]
