@@ -66,7 +66,8 @@ def test_replays_are_answered_the_same_and_not_counted(wh: Harness, observe: Obs
             if (again.status, again.json) != (first[1].status, first[1].json):
                 raise wh.failure("WH-070", f"a replay ({below} approvals before the capture, "
                                  f"cap {cap}) was answered differently from the capture "
-                                 f"({first[1].describe(60)})", record, again)
+                                 f"({first[1].describe(60)})", record, again,
+                                 cause="a replayed signed request decided again")
         if short == 2:
             _after_replays(wh, observe, sender, cap, replays)
 
@@ -82,4 +83,4 @@ def _after_replays(wh: Harness, observe: Observer, sender: bytes, cap: int, repl
         if answer.json != expected:
             raise wh.failure("WH-070", f"after {cap - 2} approvals, one capture and "
                              f"{replays} replay(s), the next request {what} (cap {cap})",
-                             record, answer)
+                             record, answer, cause="a replayed signed request counted again")
