@@ -30,6 +30,7 @@ ALL_PLAN = (
     ("webhook", "base"),
     ("account", "base"),
     ("account", "multi-attestor"),
+    ("sidecar", "pimlico"),
 )
 _TARGET_KINDS = {
     "webhook": {"reference", "url", "launch"},

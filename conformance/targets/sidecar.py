@@ -32,7 +32,7 @@ from conformance.targets.sidecar_world import BINDING_PATH, PURPOSE, SidecarWorl
 
 STOP_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL."""
-FLOOD_LIMIT = 2_000
+FLOOD_LIMIT = 500
 """Exchanges after which a run is stopped as a flood."""
 BASE_BUDGET = 3.0
 """Seconds every run gets beyond its scenario's nominal waits (plus 20 s × the time factor:
@@ -159,7 +159,7 @@ def _watch(proc: subprocess.Popen[bytes], world: SidecarWorld, peers: Any, scena
         if len(peers.transcript.items()) > FLOOD_LIMIT:
             return "flood"
         landed = sum(1 for b in world.bundles[start_blocks:] if b.get("success"))
-        if done_at is None and landed >= scenario.landed:
+        if done_at is None and scenario.landed and landed >= scenario.landed:
             done_at = time.monotonic()
         if done_at is not None and time.monotonic() - done_at >= settle:
             return "done"

@@ -87,6 +87,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("expired", "the first sponsorship has already expired (AA32 at the EntryPoint)",
              faults=(("pm_sponsorUserOperation", FaultKind.EXPIRED, (1,), None),),
              backoff_waits=1),
+    Scenario("bare", "nothing to do: an already registered member with no work, told to exit "
+             "(the benchmark's bare figure)", registered=True, work={"linger": False},
+             landed=0),
     Scenario("many-envelopes", "registration and fourteen envelopes due at once",
              work={"envelopes": _recipients(14)}, landed=15),
 )}
