@@ -132,9 +132,10 @@ def judge_failed_submission(view: RunView) -> Finding | None:
         if not any(is_nonce_read(x) and not failed(x) for x in between):
             return Finding("the retry did not read the nonce afresh", evidence([e, *between,
                                                                                  retry]))
-        if retry["t"] - e["t"] < view.initial * 0.9:
-            return Finding(f"the retry came {retry['t'] - e['t']:.3f}s after the failure "
-                           f"(backoff at least {view.initial:.3f}s)", evidence([e, retry]))
+        quiet, nxt = waited(view, e)
+        if quiet < view.initial * 0.9:
+            return Finding(f"the sidecar called again {quiet:.3f}s after the failed submission "
+                           f"(backoff at least {view.initial:.3f}s)", evidence([e, nxt or retry]))
     return None
 
 
@@ -269,9 +270,19 @@ def judge_error_ends_attempt(view: RunView) -> Finding | None:
 # -- retries -------------------------------------------------------------------------------
 
 
+def waited(view: RunView, failure: Exchange) -> tuple[float, Exchange | None]:
+    """How long the sidecar stayed quiet after ``failure`` was answered, and the exchange that
+    ended the quiet (its next call): the backoff itself, free of the calls' own durations."""
+    calls = view.calls()
+    after = calls[calls.index(failure) + 1:]
+    if not after:
+        return float("inf"), None
+    return after[0]["t"] - (failure["t"] + failure.get("d", 0.0)), after[0]
+
+
 def retry_gaps(view: RunView) -> list[tuple[int, Exchange, Exchange]]:
-    """Consecutive sponsorship requests for the same operation (same callData): (k, a, b) with k
-    the 0-based retry number of that operation."""
+    """Sponsorship requests followed by another for the same operation (same callData):
+    (k, a, b) with k the 0-based retry number of that operation."""
     requests = view.calls(*SPONSOR_METHODS)
     gaps: list[tuple[int, Exchange, Exchange]] = []
     k = 0
@@ -288,22 +299,25 @@ def judge_no_tight_loop(view: RunView) -> Finding | None:
     """SC-018: a declined sponsorship is retried after a delay, never in a tight loop."""
     gaps = require(retry_gaps(view), "retried sponsorship")
     for _k, a, b in gaps:
-        if b["t"] - a["t"] < view.initial * 0.9:
-            return Finding(f"a declined sponsorship was retried {b['t'] - a['t']:.3f}s later "
-                           f"(at least {view.initial:.3f}s)", evidence([a, b]))
+        quiet, nxt = waited(view, a)
+        if quiet < view.initial * 0.9:
+            return Finding(f"after a declined sponsorship the sidecar called again "
+                           f"{quiet:.3f}s later (a backoff of at least {view.initial:.3f}s)",
+                           evidence([a, nxt or b]))
     return None
 
 
 def judge_backoff_numbers(view: RunView, *, slack: float = 0.9) -> Finding | None:
-    """SC-023: the k-th wait is at least initial·2^k up to the cap (request after a declined
-    one to the next request of the same operation)."""
+    """SC-023: the k-th wait is at least initial·2^k up to the cap (from the declined answer to
+    the sidecar's next call)."""
     gaps = require(retry_gaps(view), "retried sponsorship")
     for k, a, b in gaps:
         nominal = min(view.initial * 2**k, view.cap)
-        if b["t"] - a["t"] < nominal * slack:
-            return Finding(f"retry {k + 1} came {b['t'] - a['t']:.3f}s after the decline; §7 "
-                           f"needs at least {nominal:.3f}s (initial {view.initial:.3f}s, "
-                           f"doubling, cap {view.cap:.3f}s)", evidence([a, b]))
+        quiet, nxt = waited(view, a)
+        if quiet < nominal * slack:
+            return Finding(f"wait {k + 1} after a decline was {quiet:.3f}s; §7 needs at least "
+                           f"{nominal:.3f}s (initial {view.initial:.3f}s, doubling, cap "
+                           f"{view.cap:.3f}s)", evidence([a, nxt or b]))
     return None
 
 

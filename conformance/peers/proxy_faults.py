@@ -171,7 +171,8 @@ class Exchange:
 
     def as_json(self) -> dict[str, Any]:
         """JSON form, as a reproducer carries it."""
-        out: dict[str, Any] = {"seq": self.seq, "t": round(self.at, 4), "peer": self.peer,
+        out: dict[str, Any] = {"seq": self.seq, "t": round(self.at, 4),
+                               "d": round(self.duration, 4), "peer": self.peer,
                                "path": self.path, "method": self.method, "params": self.params}
         if self.error is not None:
             out["error"] = self.error

@@ -91,6 +91,14 @@ class Timing:
                    60.0 * f, settings.max_sponsorships_per_minute, settings.receipt_polls,
                    settings.receipt_interval_seconds * f, f)
 
+    def scaled(self, scale: float) -> Timing:
+        """Every duration (and the time factor) multiplied by ``scale``."""
+        if scale == 1.0:
+            return self
+        return Timing(self.initial * scale, self.cap * scale, self.window * scale,
+                      self.max_requests, self.receipt_polls, self.receipt_interval * scale,
+                      self.factor * scale)
+
     def nominal_wait(self, k: int) -> float:
         """The k-th (0-based) backoff wait §7 allows at least: initial·2^k up to the cap."""
         return min(self.initial * 2**k, self.cap)
@@ -185,6 +193,7 @@ def run_scenario(world: SidecarWorld, target: SidecarTarget, scenario: Scenario,
                  *, log_dir: Path, seed: bytes, socket_dir: Path | None = None) -> SidecarRun:
     """Play ``scenario`` with the sidecar ``target``; the run record (never raises on a
     misbehaving sidecar: its end is in ``ended``)."""
+    timing = timing.scaled(scenario.time_scale)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"sidecar-{scenario.name}.log"
     member = world.new_member()
@@ -193,7 +202,8 @@ def run_scenario(world: SidecarWorld, target: SidecarTarget, scenario: Scenario,
         world.register_directly(member, owner_key)
     waits = sum(timing.nominal_wait(k) for k in range(scenario.backoff_waits))
     polls = timing.receipt_polls * timing.receipt_interval * (scenario.name == "receipt-never")
-    budget = BASE_BUDGET + 20 * timing.factor + waits + polls
+    window = timing.window * (scenario.landed > timing.max_requests)
+    budget = BASE_BUDGET + 20 * timing.factor + waits + polls + window
     settle = max(0.3, 2 * timing.initial)
     socket_path = str(socket_dir / f"dstack-{scenario.name}.sock") if socket_dir else None
     with serve(world, member, dialect=scenario.dialect, schedule=scenario.schedule(1.0),

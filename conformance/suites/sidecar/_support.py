@@ -59,7 +59,7 @@ class SidecarRuns:
     def view(self, name: str) -> RunView:
         """The oracle's reading of scenario ``name``'s run."""
         run = self.run(name)
-        t = self.timing
+        t = run.timing
         return RunView(
             transcript=tuple(e.as_json() for e in run.transcript),
             member="0x" + run.member.hex(), owner="0x" + run.owner.hex(),
