@@ -18,7 +18,9 @@ accept with the same fields; every non-canonical vector here is one a webhook mu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from conformance.protocol.calldata import (
@@ -188,8 +190,20 @@ def _text_cases() -> list[Case]:
     return [_case(n, t, c, ("WH-023", "UO-002")) for n, t, c in items]
 
 
+PROMOTED = Path(__file__).resolve().parents[2] / "corpora" / "promoted.json"
+"""Fuzzer findings promoted to vectors (``amc fuzz promote``): calldata entries become cases."""
+
+
+def _promoted_cases(path: Path = PROMOTED) -> list[Case]:
+    entries = json.loads(path.read_text()).get("promoted", []) if path.is_file() else []
+    return [_case(f"fuzz-{e['name']}", f"fuzzer finding ({e['rule']}) promoted from "
+                  f"{e['target']}", "0x" + e["input"], tuple(e["rules"]))
+            for e in entries if e.get("vector")]
+
+
 def cases() -> list[Case]:
-    """Every calldata case: canonical first, then each family of non-canonical encodings."""
+    """Every calldata case: canonical first, then each family of non-canonical encodings, then
+    promoted fuzzer findings."""
     return [*_canonical_cases(), *_offset_cases(), *_length_and_tail_cases(),
-            *_address_and_selector_cases(), *_text_cases()]
+            *_address_and_selector_cases(), *_text_cases(), *_promoted_cases()]
 
