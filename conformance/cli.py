@@ -1,6 +1,6 @@
 """``amc``: the command line, a thin shell over the Python API (STYLE.md 9).
 
-Exit codes (DESIGN.md): 0 every applicable MUST rule passes; 1 a MUST rule FAILs or ERRORs
+Exit codes (ARCHITECTURE.md): 0 every applicable MUST rule passes; 1 a MUST rule FAILs or ERRORs
 (SHOULD too with ``--strict``); 2 the run could not start (bad option, profile or target),
 always with a one-line cause and never a traceback.
 """

@@ -1,4 +1,4 @@
-"""From raw check outcomes to per-rule verdicts (DESIGN.md "Verdicts").
+"""From raw check outcomes to per-rule verdicts (ARCHITECTURE.md "Verdicts").
 
 Pure: the plugin feeds ``CheckOutcome`` events in, this module folds them into one
 ``RuleResult`` per rule of the selection. Per rule, FAIL > ERROR > PASS > SKIP; PASS needs at

@@ -1,5 +1,5 @@
 """Reports of a run: the result model, ``results.json`` (source of truth), JUnit XML, a static
-HTML page and the release comparison (DESIGN.md layout, "Verdicts", "Secrets").
+HTML page and the release comparison (ARCHITECTURE.md "Layout", "Verdicts", "Secrets").
 
 ``write_reports`` writes all three files of a run with secrets redacted.
 """

@@ -1,4 +1,4 @@
-"""``report.html``: one self-contained static page rendered from the results (DESIGN.md layout).
+"""``report.html``: one self-contained static page rendered from the results (ARCHITECTURE.md "Layout").
 
 Inline CSS and a few lines of vanilla JS (verdict filter, text filter, copy buttons), no
 external assets. Everything in a report is untrusted (target output, failure messages), so

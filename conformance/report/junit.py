@@ -1,4 +1,4 @@
-"""``junit.xml``: one testsuite per component, one testcase per rule (DESIGN.md "Verdicts").
+"""``junit.xml``: one testsuite per component, one testcase per rule (ARCHITECTURE.md "Verdicts").
 
 classname is the rule family (``WH``), name is ``"<rule id> <statement>"``. FAIL becomes
 ``<failure>`` carrying each failure's message, minimal input and reproducer; ERROR

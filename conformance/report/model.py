@@ -1,4 +1,4 @@
-"""The result model every harness writes through (DESIGN.md "Verdicts").
+"""The result model every harness writes through (ARCHITECTURE.md "Verdicts").
 
 One ``RuleResult`` per rule: its verdict, how many cases exercised it, and for a FAIL the
 failures with their minimal input and reproducer. ``RunResults`` is what ``results.json``

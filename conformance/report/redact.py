@@ -1,4 +1,4 @@
-"""Secret redaction for everything a report writes (DESIGN.md "Secrets", "Reproducers").
+"""Secret redaction for everything a report writes (ARCHITECTURE.md "Secrets", "Reproducers").
 
 Tokens and HMAC secrets come from the environment and never appear in a report. A
 ``Redactor`` replaces each secret value, and the forms it takes on the way into a log or a

@@ -1,4 +1,4 @@
-"""The published JSON Schema of ``results.json`` and its validator (DESIGN.md "Verdicts").
+"""The published JSON Schema of ``results.json`` and its validator (ARCHITECTURE.md "Verdicts").
 
 ``results.schema.json`` (draft 2020-12) describes exactly what ``RunResults.to_json`` emits.
 Beyond the schema, a document must be self-consistent: rule ids unique and the ``summary``

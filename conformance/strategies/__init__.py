@@ -5,7 +5,7 @@ strategy draws a ``Malformed`` case: the value, the ``kind`` of malformation, th
 exercises and what the reference reader must say about it (``conformance.strategies.labels``).
 Options are keyword-only and validated when the strategy is built (``InvalidArgument``).
 
-Layering (DESIGN.md): imports only ``conformance.protocol``, ``profiles`` and ``rules``.
+Layering (ARCHITECTURE.md): imports only ``conformance.protocol``, ``profiles`` and ``rules``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ClusterMember account as a conformance target (PROTOCOL.md §6; DESIGN.md: targets/).
+"""The ClusterMember account as a conformance target (PROTOCOL.md §6; ARCHITECTURE.md: targets/).
 
 ``open_account_world(spec, profile)`` deploys the test world around the account under test:
 

@@ -1,4 +1,4 @@
-"""Starting, probing and stopping a target process (DESIGN.md "Everything bounded").
+"""Starting, probing and stopping a target process (ARCHITECTURE.md "Everything bounded").
 
 The process runs in its own process group with stdout and stderr appended to a log file; it is
 ready when ``GET <ready_path>`` gets any HTTP answer within ``ready_timeout``; it is stopped by

@@ -316,7 +316,7 @@ class Harness:
 
     def _deliver(self, target: Any, request: WebhookRequest) -> Answer:
         """``target.send(request)``; after a target's first TargetError in this check the same
-        error is raised again without sending (DESIGN.md "Everything bounded": a hung target
+        error is raised again without sending (ARCHITECTURE.md "Everything bounded": a hung target
         costs one ERROR). Without this, hypothesis shrinks and replays the error, paying one
         request timeout per attempt (minutes with a hung target), and a target failing in two
         ways (a reset read as ReadError, then as RemoteProtocolError) ends as FlakyFailure."""

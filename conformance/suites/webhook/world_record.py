@@ -1,5 +1,5 @@
 """What a webhook FAIL records of its case's world, so ``amc replay`` decides it the same way
-(DESIGN.md "Reproducers"; README "Replaying failures").
+(ARCHITECTURE.md "Reproducers"; README "Replaying failures").
 
 The harness tells a ``WorldJournal`` about every request it sends (``sent``), the variants it
 launches (``variant``) and each new check (``reset``). A request is journaled with the peers'
