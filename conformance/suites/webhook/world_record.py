@@ -147,8 +147,8 @@ class WorldJournal:
 
     def _step(self, sent: Sent, keep: frozenset[bytes], *, with_request: bool) -> dict[str, Any]:
         step = sent.state.to_json(self.base, keep)
-        if with_request:
-            step["request"] = sent.record.to_json()
+        if with_request:  # the body once (base64), not also as text
+            step["request"] = {k: v for k, v in sent.record.to_json().items() if k != "body"}
         if sent.target is not None:
             step["target"] = dict(sent.target)
         return step
