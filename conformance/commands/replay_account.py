@@ -1,4 +1,4 @@
-"""Replaying recorded account FAILs (``amc replay``; DESIGN.md "Reproducers").
+"""Replaying recorded account FAILs (``amc replay``; ARCHITECTURE.md "Reproducers").
 
 Each failure's world is rebuilt around the recorded target (``--reference [--mutant]``
 instead: the bundled one) and its steps replayed; the last step is judged against the record's

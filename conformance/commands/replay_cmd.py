@@ -1,4 +1,4 @@
-"""``amc replay RESULTS``: replay every recorded FAIL and say which still fail (DESIGN.md
+"""``amc replay RESULTS``: replay every recorded FAIL and say which still fail (ARCHITECTURE.md
 "Reproducers"; README "Replaying failures").
 
 ``RESULTS`` is a results.json or the report directory holding it. Each failure (``--rule``

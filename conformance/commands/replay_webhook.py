@@ -1,4 +1,4 @@
-"""Replaying one recorded webhook FAIL on a ``ReplayBench`` (``amc replay``; DESIGN.md
+"""Replaying one recorded webhook FAIL on a ``ReplayBench`` (``amc replay``; ARCHITECTURE.md
 "Reproducers", README "Replaying failures").
 
 The failure's ``world`` (``conformance.suites.webhook.world_record``) is recreated step by

@@ -1,5 +1,5 @@
 """A webhook case's world as JSON: the chain it met, the faults armed, the cache's state
-(DESIGN.md "Reproducers"; ``amc replay``, README "Replaying failures").
+(ARCHITECTURE.md "Reproducers"; ``amc replay``, README "Replaying failures").
 
 A FAIL of a check that changed the chain (fresh members, clusters, hostile or reverting
 senders, an address without code) or injected faults is only decided the same way on the same

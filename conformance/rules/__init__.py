@@ -1,4 +1,4 @@
-"""The numbered rule catalogue (``rules.toml``) and its loader (DESIGN.md "Rule ids")."""
+"""The numbered rule catalogue (``rules.toml``) and its loader (ARCHITECTURE.md "Rule ids")."""
 
 from __future__ import annotations
 

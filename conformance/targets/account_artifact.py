@@ -1,4 +1,4 @@
-"""Loading a compiled account contract given with ``--artifact FILE`` (DESIGN.md: targets/).
+"""Loading a compiled account contract given with ``--artifact FILE`` (ARCHITECTURE.md: targets/).
 
 Accepted JSON shapes (ABI plus creation bytecode):
 

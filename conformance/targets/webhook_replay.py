@@ -1,4 +1,4 @@
-"""Webhooks to replay recorded failures against (``amc replay``; DESIGN.md "Reproducers").
+"""Webhooks to replay recorded failures against (``amc replay``; ARCHITECTURE.md "Reproducers").
 
 ``ReplayBench`` is a running URL, or a webhook the replay starts itself — the bundled reference
 (optionally a mutant) or a ``--launch`` command — on a chain and a cache the replay owns. It

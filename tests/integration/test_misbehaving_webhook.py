@@ -1,5 +1,5 @@
 """End to end through `amc run webhook --launch`: a webhook that hangs, resets connections,
-answers garbage or crashes yields ERRORs and a finished report (issue #3; DESIGN.md
+answers garbage or crashes yields ERRORs and a finished report (issue #3; ARCHITECTURE.md
 "Everything bounded" and "Verdicts"; README "Webhook launch contract").
 
 The target is ``tests/fixtures/misbehaving_webhook.py``: ``/healthz`` answers, every other
@@ -54,7 +54,7 @@ def _run(mode: str, report_dir: Path, *, seconds: int = 60) -> subprocess.Comple
 
 
 def _finished_report(proc: subprocess.CompletedProcess[str], report_dir: Path) -> dict[str, Any]:
-    """The run ended as DESIGN.md says for an ERROR: exit 1, no traceback, a valid report."""
+    """The run ended as ARCHITECTURE.md says for an ERROR: exit 1, no traceback, a valid report."""
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
     assert proc.returncode == 1, proc.stderr[-2000:]
     path = report_dir / "results.json"

@@ -1,4 +1,4 @@
-"""``amc replay`` proves (issue 7 §7; README "Replaying failures"; DESIGN.md "Reproducers").
+"""``amc replay`` proves (issue 7 §7; README "Replaying failures"; ARCHITECTURE.md "Reproducers").
 
 - A webhook FAIL that depends on the chain and a fault (mutant ``target-fault-cached``: a
   transport fault on the target's ``isDeployedCluster`` cached as a denial, WH-038) or on a

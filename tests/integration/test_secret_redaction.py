@@ -1,4 +1,4 @@
-"""Secrets never leave the process (issue 7 §2; DESIGN.md "Secrets").
+"""Secrets never leave the process (issue 7 §2; ARCHITECTURE.md "Secrets").
 
 Every failure path of ``amc run webhook`` is run for real with canary secrets — a ``--url``
 target that hangs, one that resets connections, one that echoes its request (token and

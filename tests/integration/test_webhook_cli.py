@@ -1,5 +1,5 @@
 """The webhook commands end to end, as a user runs them (issue #3; README "Webhook launch
-contract"; DESIGN.md "Reproducers").
+contract"; ARCHITECTURE.md "Reproducers").
 
 - ``amc replay`` on real FAILs of mutants (a re-signed Pimlico request, an Alchemy request and a
   request recorded under a key-derivation variant): with the mutant it is reproduced (exit 1),

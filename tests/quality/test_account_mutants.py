@@ -1,4 +1,4 @@
-"""Every account mutant is caught, by the rules it breaks and by no other (DESIGN.md "How the
+"""Every account mutant is caught, by the rules it breaks and by no other (ARCHITECTURE.md "How the
 suite proves itself"); the unmutated reference passes every account rule; anvil and pyrevm give
 the same verdicts.
 

@@ -1,4 +1,4 @@
-"""Every webhook mutant is caught, by the rules it breaks and by no other (DESIGN.md "How the
+"""Every webhook mutant is caught, by the rules it breaks and by no other (ARCHITECTURE.md "How the
 suite proves itself"); the unmutated reference passes every WH rule under every profile.
 
 Each case is a real ``amc run`` (``run_component``: a child pytest, the reference launched as a

@@ -194,7 +194,7 @@ CASELESS_SUITE = textwrap.dedent(
 
 def test_pass_needs_at_least_one_case(tmp_path: Path) -> None:
     """A check that returns without ``observe.case()``, or never takes ``observe``, exercised
-    nothing anyone counted: its rule is ERROR with the reason, never PASS (DESIGN.md
+    nothing anyone counted: its rule is ERROR with the reason, never PASS (ARCHITECTURE.md
     "Verdicts", engine/outcomes.py)."""
     result = _run(tmp_path, suite=CASELESS_SUITE, include=("WH-001", "WH-002"))
     first, second = result.results.results

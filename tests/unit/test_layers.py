@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md hold: a lower layer never imports a higher one.
+"""The layers of ARCHITECTURE.md hold: a lower layer never imports a higher one.
 
 protocol → rules/profiles → strategies → oracle → peers/targets → suites/fuzz → report/cli.
 ``reference`` is an independent reading of the protocol: it may use ``protocol`` and

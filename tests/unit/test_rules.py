@@ -1,4 +1,4 @@
-"""The rule catalogue: rules.toml loads, validates and is queried correctly (DESIGN.md)."""
+"""The rule catalogue: rules.toml loads, validates and is queried correctly (ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mutants of the reference contracts: named one-patch edits of one source file (DESIGN.md
+"""Mutants of the reference contracts: named one-patch edits of one source file (ARCHITECTURE.md
 "How the suite proves itself"). Each breaks the rules it names in ``breaks``; ``also_fails``
 names the rules it breaks as a consequence (a test expectation, not part of the patch)."""
 

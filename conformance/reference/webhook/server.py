@@ -54,7 +54,7 @@ from starlette.types import ASGIApp
 from conformance.reference.webhook.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
-"""Every server the suite starts binds loopback unless told otherwise (DESIGN.md)."""
+"""Every server the suite starts binds loopback unless told otherwise (ARCHITECTURE.md)."""
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -1,6 +1,6 @@
 """The EVM backend interface: one small protocol over an embedded EVM or a JSON-RPC node.
 
-An account-contract target (DESIGN.md: targets/) runs its checks through this interface, so the
+An account-contract target (ARCHITECTURE.md: targets/) runs its checks through this interface, so the
 same check runs in-process (``PyrevmBackend``, the fast default) or against a real node
 (``RpcBackend``, e.g. a managed anvil). Addresses are 20-byte ``bytes`` at the interface.
 
