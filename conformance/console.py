@@ -82,10 +82,11 @@ class ProgressReporter:
             if verdict in (Verdict.FAIL, Verdict.ERROR):
                 rules = ", ".join(event["rules"])
                 self.console.print(
-                    f"  [{_STYLE[verdict]}]{verdict.value}[/] {rules}  {event['check']}"
+                    f"  [{_STYLE[verdict]}]{verdict.value}[/] {rules}  {event['check']}",
+                    soft_wrap=True,
                 )
         if self.plain and self.clock() - self.last_line >= PLAIN_INTERVAL:
-            self.console.print(self.line(), markup=False, highlight=False)
+            self.console.print(self.line(), markup=False, highlight=False, soft_wrap=True)
 
     def line(self) -> str:
         """The plain progress line: checks done of total, verdict counts, elapsed seconds."""
@@ -116,14 +117,15 @@ def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
         if r.verdict is Verdict.FAIL and r.failures:
             console.print(f"[bold red]FAIL {r.rule_id}[/] "
                           + _failure_line(r.rule_id, r.failures, report_dir),
-                          markup=True, highlight=False)
+                          markup=True, highlight=False, soft_wrap=True)
     if run.aborted is not None:
-        console.print(f"[bold red]RUN ABORTED (exit {run.aborted.exit_code}): "
-                      f"{_escape(run.aborted.cause)}[/] · rules it did not judge are ERROR")
+        cause = _escape(_one_line(run.aborted.cause, 2 * LINE_LIMIT))
+        console.print(f"[bold red]RUN ABORTED (exit {run.aborted.exit_code}): {cause}[/] · "
+                      "rules it did not judge are ERROR", soft_wrap=True)
     counts = run.summary()
     console.print(
         "  ".join(f"[{_STYLE[Verdict(k)]}]{v} {k}[/]" for k, v in counts.items())
-        + f"  in {run.duration_seconds:.1f} s · reports: {report_dir}"
+        + f"  in {run.duration_seconds:.1f} s · reports: {report_dir}", soft_wrap=True
     )
 
 
