@@ -138,8 +138,8 @@ class WorldJournal:
         scenario = last.state.scenario
         own = addresses_in(body, scenario) - self.base.role_addresses()
         keep = relevant_addresses(scenario, self.base, own)
-        earlier = [s for s in sent[:index] if own and addresses_in(
-            s.record.body.decode("utf-8", "replace"), s.state.scenario) & own]
+        needles = [a.hex() for a in own]
+        earlier = [s for s in sent[:index] if needles and _names_any(s.record, needles)]
         steps = compress([self._step(s, keep, with_request=True) for s in earlier])
         steps.append(self._step(last, keep, with_request=False))
         world["steps"] = steps
@@ -152,6 +152,12 @@ class WorldJournal:
         if sent.target is not None:
             step["target"] = dict(sent.target)
         return step
+
+
+def _names_any(record: RecordedRequest, needles: list[str]) -> bool:
+    """True when the request's body names one of the addresses (lower-case hex) ``needles``."""
+    text = record.body.decode("utf-8", "replace").lower()
+    return any(needle in text for needle in needles)
 
 
 def compress(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
