@@ -11,6 +11,7 @@ import argparse
 import os
 
 from conformance.errors import UsageError
+from conformance.secrecy import scrub
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def probe_command(args: argparse.Namespace) -> int:
     from conformance.cli import print_json
     from conformance.profiles import load_profile
+    from conformance.targets.webhook import WebhookSecrets, check_url_secrets, register_secrets
     from conformance.targets.webhook_probe import probe_webhook
 
     profile = load_profile(args.profile)
@@ -37,14 +39,17 @@ def probe_command(args: argparse.Namespace) -> int:
         raise UsageError(f"set {profile.webhook.token_env} to the deployment's token "
                          f"(profile {profile.name} names that variable)")
     secret = os.environ.get(profile.webhook.hmac_secret_env) or None
+    check_url_secrets(profile, os.environ)  # malformed: one usage line, never the value
+    register_secrets(WebhookSecrets(token, secret), profile.webhook.key_derivation,
+                     profile.webhook.token_env, profile.webhook.hmac_secret_env)
     report = probe_webhook(args.url, profile, token=token, secret=secret, timeout=args.timeout)
     if args.format == "json":
-        print_json({"url": report.url, "profile": report.profile, "ok": report.ok,
-                    "cause": report.cause,
-                    "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail}
+        print_json({"url": scrub(report.url), "profile": report.profile, "ok": report.ok,
+                    "cause": scrub(report.cause),
+                    "steps": [{"name": s.name, "ok": s.ok, "detail": scrub(s.detail)}
                               for s in report.steps]})
     else:
         for step in report.steps:
-            print(f"{'ok  ' if step.ok else 'FAIL'} {step.name}: {step.detail}")
-        print(f"probe {'passed' if report.ok else 'failed: ' + report.cause}")
+            print(scrub(f"{'ok  ' if step.ok else 'FAIL'} {step.name}: {step.detail}"))
+        print(scrub(f"probe {'passed' if report.ok else 'failed: ' + report.cause}"))
     return 0 if report.ok else 1

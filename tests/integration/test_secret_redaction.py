@@ -181,3 +181,16 @@ def test_failing_mutant_never_leaks(tmp_path: Path, env: dict[str, str]) -> None
     results = json.loads((outcome.report / "results.json").read_text())
     assert any(r["verdict"] == "FAIL" for r in results["results"])
     assert not _leaks(outcome, _side_canaries(outcome))
+
+
+@pytest.mark.parametrize("url_target", ["echo"], indirect=True)
+def test_probe_never_leaks(tmp_path: Path, env: dict[str, str], url_target: str) -> None:
+    """``amc probe`` against a target that echoes its requests (token, signature) back: the
+    step details it prints are masked."""
+    proc = subprocess.run([*AMC, "probe", url_target, "--profile", "pimlico"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    outcome = Outcome(proc.returncode, proc.stdout + proc.stderr, tmp_path / "none", tmp_path)
+    assert "$ALCHEMY_WEBHOOK_TOKEN" in outcome.terminal  # the echo was there, masked
+    assert not _leaks(outcome, _canaries(env["ALCHEMY_WEBHOOK_TOKEN"],
+                                         env["PIMLICO_WEBHOOK_SECRET"]))
