@@ -20,8 +20,38 @@ from conformance.errors import UsageError
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help that keeps the examples' line breaks and shows every option's real default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or action.option_strings == [] or default is None
+                or default is False or default == [] or default is argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+EXAMPLES = """examples:
+  amc run webhook --url http://127.0.0.1:8787 --target-version 2.4.0
+  amc run account --artifact out/ClusterMember.json --baseline known.toml
+  amc run webhook --reference --mutant skip-chain-check --rule WH-013 --repeat 3
+  amc rules WH-013
+  amc report diff reports/v2.3/ reports/v2.4/ --format markdown
+  amc report matrix reports/*/ --report-dir reports/matrix
+  amc report attest reports/v2.4/ --key amc-attest.key --output v2.4.intoto.json
+
+exit codes: 0 every applicable MUST rule passes; 1 a rule fails the gate; 2 bad input
+(one line on stderr)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (the usage is one ``amc X --help`` away)."""
+    """argparse with a one-line error (the usage is one ``amc X --help`` away), defaults in
+    the help and examples kept as written."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # type: ignore[override]
         where = self.prog.removeprefix("amc").strip()
@@ -102,10 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole ``amc`` command tree."""
     from conformance import commands
 
-    parser = _Parser(prog="amc", description="AttestMesh protocol conformance suite")
+    parser = _Parser(prog="amc", description="AttestMesh protocol conformance suite",
+                     epilog=EXAMPLES)
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.register_all(sub)
     return parser
+
+
+def version_text() -> str:
+    """``amc --version``: the suite's version and the rule catalogue it judges against."""
+    from conformance import __version__
+    from conformance.rules import load_catalogue
+
+    catalogue = load_catalogue()
+    return (f"amc (attestmesh-conformance) {__version__}, rule catalogue "
+            f"{catalogue.digest} ({len(catalogue)} rules), Python {sys.version.split()[0]}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,5 @@
-"""Suite sensitivity: how many bundled mutants each rule catches (ARCHITECTURE.md "Proving the
-suite"), so a reader knows how strong a PASS is.
+"""Suite sensitivity: how many bundled mutants each rule catches (ARCHITECTURE.md "How the
+suite proves itself"), so a reader knows how strong a PASS is.
 
 A mutant is a copy of a reference breaking one rule; its registry entry names the rules it
 ``breaks`` (and, for accounts, the rules it ``also_fails`` as a consequence). The quality tests
