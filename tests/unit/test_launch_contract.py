@@ -119,3 +119,25 @@ def test_required_values_missing_empty_or_malformed(name: str, value: str | None
 def test_only_the_mutant_reads_an_empty_token_as_no_token() -> None:
     env = dict(_launch_env(), ALCHEMY_WEBHOOK_TOKEN="")
     assert parse_config(env, optional_token=True).token == ""
+
+
+@pytest.mark.parametrize("profile", ["pimlico", "multi-attestor", "base"])
+def test_clocked_variants_use_valid_non_default_settings(profile: str) -> None:
+    """The clock checks' variant (issue 7 §9) sets every named setting to a value other than the
+    §5 default and the profile's, and the contract still accepts it."""
+    from types import SimpleNamespace
+
+    from conformance.suites.webhook.clocked import non_default_settings
+
+    prof = load_profile(profile)
+    chosen = non_default_settings(SimpleNamespace(settings=prof.webhook))  # type: ignore[arg-type]
+    defaults = {"MAX_DAILY_OPS_PER_SENDER": "100", "CACHE_TTL_SECONDS": "86400",
+                "SPONSOR_OPERATOR_METHOD": "false", "LOG_LEVEL": "info"}
+    env = _launch_env(profile)
+    for name, default in defaults.items():
+        assert chosen[name] not in (default, env[name]), name
+    _names, _required, levels = _documented()
+    assert chosen["LOG_LEVEL"] in levels
+    variant = {**env, **{k: v for k, v in chosen.items() if v is not None}}
+    variant.pop("CACHE_URL")
+    parse_config(variant)
