@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conformance.peers import ACTORS, ChainPeer, ChainScenario, Fault, FaultPlan
+from conformance.peers import ACTORS, ChainPeer, ChainScenario, Fault, FaultPlan, Malformation
 from conformance.peers.kv import KvPeer
 from conformance.profiles import load_profile
 from conformance.reference.webhook import MUTANTS, OPENAPI_PATH, create_app, list_mutants
@@ -519,6 +519,44 @@ PROBES: dict[str, Probe] = {
 }
 
 
+def _form_signed(body: bytes, text: str, msg_id: str = "msg_form") -> dict[str, str]:
+    """Signed with ``webhook-timestamp`` written as ``text`` and the MAC over that text."""
+    mac = hmac.new(hmac_key(SECRET), f"{msg_id}.{text}.".encode() + body, hashlib.sha256)
+    return {"webhook-id": msg_id, "webhook-timestamp": text,
+            "webhook-signature": "v1," + base64.b64encode(mac.digest()).decode()}
+
+
+def _replayed(h: Webhook) -> tuple[object, object]:
+    """One capture sent twice under a cap of 1: the second answer."""
+    body = pimlico_event()
+    headers = signed(body, int(time.time()), msg_id="msg_capture")
+    return h.pimlico(body, headers).json(), h.pimlico(body, headers).json()
+
+
+PROBES.update({
+    "timestamp-int-base0": Probe("pimlico", lambda h, c, k: h.pimlico(
+        pimlico_event(), _form_signed(pimlico_event(), hex(int(time.time())))).status_code,
+        401, 200),
+    "timestamp-float": Probe("pimlico", lambda h, c, k: h.pimlico(
+        pimlico_event(), _form_signed(pimlico_event(), f"{int(time.time())}.0")).status_code,
+        401, 200),
+    "replay-counted-twice": Probe("pimlico", lambda h, c, k: _replayed(h),
+        ({"sponsor": True}, {"sponsor": True}), ({"sponsor": True}, {"sponsor": False}),
+        (("MAX_DAILY_OPS_PER_SENDER", "1"),)),
+    "mac-prefix-in-401": Probe("pimlico", lambda h, c, k: "expected" in h.pimlico(
+        pimlico_event(), {**signed(pimlico_event(), int(time.time())),
+                          "webhook-signature": "v1,AAAA"}).json(), False, True),
+    "hidden-debug-route": Probe("pimlico", lambda h, c, k: h.http.get("/debug").status_code,
+                                404, 200),
+    "hidden-status-route": Probe("base", lambda h, c, k: h.http.get("/status").status_code,
+                                 404, 200),
+    "cluster-fault-cached": Probe("pimlico", lambda h, c, k: _two(
+        lambda: h.verdict(alchemy(sender=A.path_a_member)), c.clear_faults,
+        lambda: h.verdict(alchemy(sender=A.path_a_member))),
+        ("rpc-failure", "approved"), ("rpc-failure", "not-cluster-member")),
+})
+
+
 def _utc_today() -> str:
     return datetime.datetime.now(datetime.UTC).date().isoformat()
 
@@ -533,6 +571,9 @@ def _probe_env(probe: Probe, kv: KvPeer) -> dict[str, str]:
 def _arm(name: str, chain: ChainPeer) -> None:
     if name == "transport-failure-cached":
         chain.inject(FaultPlan.for_selector("isOurMember", Fault.http_5xx(), count=1))
+    if name == "cluster-fault-cached":  # a malformed answer to Path A's first read
+        chain.inject(FaultPlan.for_selector("cluster", Fault.malformed(Malformation.NULL_RESULT),
+                                            count=1))
     if name == "target-fault-cached":  # base asks isOurMember first: only step 7 faults
         chain.inject(FaultPlan.for_selector("isDeployedCluster", Fault.http_5xx()))
 
