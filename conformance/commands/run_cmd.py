@@ -51,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--no-token",
         action="store_true",
-        help="with --url: run without the target's token (ALCHEMY_WEBHOOK_TOKEN unset) and so "
-        "only the rules that need no token; without this option a missing token stops the run",
+        help="with --url and ALCHEMY_WEBHOOK_TOKEN unset: run anyway, judging only the rules that "
+        "need no token (without this option a missing token stops the run, exit 2)",
     )
     p.add_argument("--mutant", help="with --reference: run against this named mutant")
     p.add_argument("--address", help="with --rpc: the deployed account's address")
