@@ -166,3 +166,20 @@ def test_amc_writes_the_partial_report_when_its_child_could_not(tmp_path: Path) 
     others = {v for k, v in verdicts.items() if k not in ("WH-002", "WH-003")}
     assert others == {"ERROR"}  # collection never recorded: nothing may pass as SKIP
     assert "details" in doc["results"][2]["failures"][0]["message"]
+
+
+def test_a_suite_that_cannot_be_collected_is_an_aborted_run(tmp_path: Path) -> None:
+    """A check module that fails to import stops pytest before any check: the run is aborted
+    (exit 2), never a report of SKIPs that a gate would pass."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_ok.py").write_text(ABORTING_SUITE.split("@rules(\"WH-002\")")[0])
+    (suite / "test_broken.py").write_text("import conformance.no_such_module\n")
+    config = RunConfig(component="webhook", profile="base", target=TargetSpec(), seed=1,
+                       report_dir=str(tmp_path / "report"), suite_path=str(suite),
+                       include=("WH-001",))
+    with pytest.raises(RunAborted, match="interrupted") as info:
+        run_component(config)
+    assert info.value.exit_code == 2
+    doc = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert [r["verdict"] for r in doc["results"]] == ["ERROR"]
