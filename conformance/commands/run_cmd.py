@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 from pathlib import Path
@@ -23,7 +24,8 @@ from conformance.engine.run import (
 )
 from conformance.errors import UsageError, did_you_mean
 
-DEFAULT_PROFILE = {"webhook": "pimlico", "account": "base", "sidecar": "pimlico"}
+DEFAULT_PROFILE = {"webhook": "pimlico", "account": "base", "sidecar": "pimlico",
+                   "e2e": "pimlico"}
 ALL_PLAN = (
     ("webhook", "pimlico"),
     ("webhook", "multi-attestor"),
@@ -31,11 +33,13 @@ ALL_PLAN = (
     ("account", "base"),
     ("account", "multi-attestor"),
     ("sidecar", "pimlico"),
+    ("e2e", "pimlico"),
 )
 _TARGET_KINDS = {
     "webhook": {"reference", "url", "launch"},
     "account": {"reference", "artifact", "rpc"},
     "sidecar": {"reference", "launch"},
+    "e2e": {"reference"},
 }
 
 
@@ -83,12 +87,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--repeat", type=int, default=1, metavar="K",
                    help="run every check K times under seeds S..S+K-1: per-rule pass rate, "
                         "flaky rules marked")
+    e2e = p.add_argument_group("amc run e2e: swap one hop for an implementation under test")
+    e2e.add_argument("--webhook-launch", metavar="CMD", help="the sponsorship webhook to launch")
+    e2e.add_argument("--webhook-url", metavar="URL", help=argparse.SUPPRESS)
+    e2e.add_argument("--account-artifact", metavar="FILE", help="the account contract (JSON)")
+    e2e.add_argument("--sidecar-launch", metavar="CMD", help="the sidecar to launch")
     add_common_options(p)
     p.set_defaults(handler=run_command)
 
 
 def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
     """The TargetSpec the options describe, validated for ``component``."""
+    e2e_options = ("webhook_launch", "webhook_url", "account_artifact", "sidecar_launch")
+    if component != "e2e" and any(getattr(args, k, None) for k in e2e_options):
+        raise UsageError("--webhook-launch/--account-artifact/--sidecar-launch apply to "
+                         "amc run e2e only")
+    if component == "e2e":
+        return _e2e_spec(args)
     kind = next((k for k in ("url", "launch", "artifact", "rpc") if getattr(args, k)), "reference")
     if kind not in _TARGET_KINDS[component]:
         allowed = ", ".join(f"--{k}" for k in sorted(_TARGET_KINDS[component]))
@@ -123,6 +138,39 @@ def target_spec(args: argparse.Namespace, component: str) -> TargetSpec:
         request_timeout=args.request_timeout,
         version=args.target_version,
     )
+
+
+def _e2e_spec(args: argparse.Namespace) -> TargetSpec:
+    """``amc run e2e``: every hop the reference unless an e2e option swaps it; ``--mutant
+    HOP:NAME`` swaps in a bundled mutant of that hop."""
+    if any(getattr(args, k) for k in ("url", "launch", "artifact", "rpc")):
+        raise UsageError("amc run e2e swaps hops with --webhook-launch, --account-artifact and "
+                         "--sidecar-launch (not --url/--launch/--artifact/--rpc)")
+    if args.webhook_url:
+        raise UsageError("--webhook-url: a webhook reached by URL reads its own chain, not the "
+                         "suite's; amc run e2e needs it on the suite's chain (--webhook-launch)")
+    parts: dict[str, dict[str, str]] = {}
+    if args.mutant:
+        hop, _, name = args.mutant.partition(":")
+        if hop not in ("webhook", "account", "sidecar") or not name:
+            raise UsageError(f"--mutant={args.mutant}: for e2e write HOP:NAME (webhook:…, "
+                             "account:… or sidecar:…)")
+        _check_mutant(hop, name)
+        parts[hop] = {"mutant": name}
+    for hop, key, option in (("webhook", "launch", "webhook_launch"),
+                             ("account", "artifact", "account_artifact"),
+                             ("sidecar", "launch", "sidecar_launch")):
+        value = getattr(args, option)
+        if value:
+            if hop in parts:
+                raise UsageError(f"--mutant {args.mutant} and --{option.replace('_', '-')} both "
+                                 f"swap the {hop}")
+            parts[hop] = {key: value}
+    if "artifact" in parts.get("account", {}) and not Path(parts["account"]["artifact"]).is_file():
+        raise UsageError(f"--account-artifact={parts['account']['artifact']}: no such file")
+    return TargetSpec(kind="reference", parts=json.dumps(parts, sort_keys=True) if parts else None,
+                      ready_timeout=args.ready_timeout, request_timeout=args.request_timeout,
+                      version=args.target_version)
 
 
 def _check_mutant(component: str, name: str) -> None:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-COMPONENTS = ("webhook", "account", "sidecar")
+COMPONENTS = ("webhook", "account", "sidecar", "e2e")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class TargetSpec:
     request_timeout: float = 5.0
     version: str | None = None
     """The implementation's release (``--target-version``), named by reports and baselines."""
+    parts: str | None = None
+    """``amc run e2e``: JSON naming the implementation of each hop (webhook, account, sidecar;
+    absent: the reference), see ``conformance.targets.sidecar_e2e.E2EParts``."""
 
     def identity(self) -> dict[str, Any]:
         """What the report names as the target (no secrets: commands and URLs as given)."""

@@ -199,9 +199,12 @@ def _named_ids(outcomes: list[CheckOutcome]) -> set[str]:
 def _selected_rules(state: RunState, named: set[str] | None = None) -> list[Any]:
     """The component's rules, plus the shared ``protocol`` rules its checks name, filtered by
     ``--rule``/``--exclude-rule``."""
-    rules = list(state.catalogue.for_component(state.config.component))
-    shared = state.catalogue.for_component("protocol")
-    rules += [r for r in shared if named is None or r.id in named]
+    if state.config.component == "e2e":  # the whole path: the rules its checks name, any hop
+        rules = [r for r in state.catalogue.rules if named is None or r.id in named]
+    else:
+        rules = list(state.catalogue.for_component(state.config.component))
+        shared = state.catalogue.for_component("protocol")
+        rules += [r for r in shared if named is None or r.id in named]
     chosen = state.catalogue.select(state.config.include, state.config.exclude)
     chosen_ids = {r.id for r in chosen}
     return [r for r in rules if r.id in chosen_ids]

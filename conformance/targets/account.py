@@ -261,6 +261,7 @@ def _deploy_reference(world: AccountWorld, contracts: dict[str, ContractArtifact
         contracts["ReferenceMemberFactory"].creation_code(["address"], [implementation]))
     cluster_factory = world.deploy(
         contracts["ReferenceClusterFactory"].creation_code(["address"], [world.member_factory]))
+    world.cluster_factory = cluster_factory
     create = "createCluster(address,address[],bytes32)"
     for name, salt in (("cluster", 0), ("cluster_b", 1)):
         data = encode_function(create, world.cluster_owner, kms_roots, salt.to_bytes(32, "big"))

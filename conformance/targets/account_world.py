@@ -159,6 +159,8 @@ class AccountWorld:
     upgrade_target: bytes | None
     target_info: dict[str, Any]
     kms_roots: tuple[bytes, ...] = ()
+    cluster_factory: bytes = bytes(20)
+    """The reference cluster factory (``isDeployedCluster``), for a webhook reading this chain."""
     fresh: bytes = bytes(20)
     owned: bytes = bytes(20)
     stranger: bytes = bytes(20)

@@ -24,6 +24,7 @@ from typing import Any
 
 from conformance.errors import UsageError
 from conformance.peers.dstack_agent import derive_key
+from conformance.peers.paymaster import WebhookLink
 from conformance.peers.proxy_faults import Exchange
 from conformance.protocol.hexutil import checksum
 from conformance.protocol.signatures import key_pair
@@ -190,7 +191,8 @@ def _play(target: SidecarTarget, env: dict[str, str], log: Any, world: SidecarWo
 
 
 def run_scenario(world: SidecarWorld, target: SidecarTarget, scenario: Scenario, timing: Timing,
-                 *, log_dir: Path, seed: bytes, socket_dir: Path | None = None) -> SidecarRun:
+                 *, log_dir: Path, seed: bytes, socket_dir: Path | None = None,
+                 webhook: WebhookLink | None = None) -> SidecarRun:
     """Play ``scenario`` with the sidecar ``target``; the run record (never raises on a
     misbehaving sidecar: its end is in ``ended``)."""
     timing = timing.scaled(scenario.time_scale)
@@ -207,7 +209,7 @@ def run_scenario(world: SidecarWorld, target: SidecarTarget, scenario: Scenario,
     settle = max(0.3, 2 * timing.initial)
     socket_path = str(socket_dir / f"dstack-{scenario.name}.sock") if socket_dir else None
     with serve(world, member, dialect=scenario.dialect, schedule=scenario.schedule(1.0),
-               seed=seed, socket_path=socket_path) as peers:
+               seed=seed, socket_path=socket_path, webhook=webhook) as peers:
         env = _environment({**peers.env, "AMC_SCENARIO": json.dumps(scenario.control()),
                             "AMC_TIME_FACTOR": repr(timing.factor),
                             "SIDECAR_BACKOFF_INITIAL": repr(timing.initial / timing.factor),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from conformance.engine.checks import CheckFailure, Observer
 from conformance.errors import TargetError
 from conformance.oracle.sidecar import Finding, Judge, NotJudged, RunView
 from conformance.peers.dstack_agent import derive_key
+from conformance.peers.paymaster import WebhookLink
 from conformance.protocol.signatures import key_pair
 from conformance.targets.sidecar import SidecarRun, SidecarTarget, Timing, run_scenario
 from conformance.targets.sidecar_scenarios import SCENARIOS
@@ -37,6 +39,10 @@ class SidecarRuns:
     timing: Timing
     profile: Any
     report_dir: Path
+    links: dict[str, WebhookLink] = field(default_factory=dict)
+    """e2e: the webhook the paymaster asks first, per dialect (empty: no webhook)."""
+    label: Callable[[str], str] | None = None
+    """e2e: the hop (and its implementation) a rule's FAIL is attributed to."""
     _runs: dict[str, SidecarRun] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,8 +50,10 @@ class SidecarRuns:
         """The run of scenario ``name`` (played now if it has not been)."""
         with self._lock:
             if name not in self._runs:
-                run = run_scenario(self.world, self.target, SCENARIOS[name], self.timing,
-                                   log_dir=self.report_dir / "logs", seed=SEED)
+                scenario = SCENARIOS[name]
+                run = run_scenario(self.world, self.target, scenario, self.timing,
+                                   log_dir=self.report_dir / "logs", seed=SEED,
+                                   webhook=self.links.get(scenario.dialect))
                 self._runs[name] = run
                 self._write(run)
             return self._runs[name]
@@ -102,7 +110,8 @@ def fail(runs: SidecarRuns, rule: str, scenario: str, finding: Finding) -> None:
     path = runs.report_dir / "sidecar" / f"{scenario}.json"
     reproducer = (f"# scenario {scenario} ({run.scenario.description}); whole transcript: "
                   f"{path}\n" + "\n".join(json.dumps(e) for e in finding.evidence))
-    raise CheckFailure(rule, finding.message,
+    message = finding.message if runs.label is None else f"[{runs.label(rule)}] {finding.message}"
+    raise CheckFailure(rule, message,
                        minimal_input={"scenario": scenario, "dialect": run.scenario.dialect,
                                       "faults": [f"{m} {k.value} {c}" for m, k, c, _s
                                                  in run.scenario.faults]},
