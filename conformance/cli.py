@@ -1,8 +1,9 @@
 """``amc``: the command line, a thin shell over the Python API (STYLE.md 9).
 
 Exit codes (ARCHITECTURE.md): 0 every applicable MUST rule passes; 1 a MUST rule FAILs or ERRORs
-(SHOULD too with ``--strict``); 2 the run could not start (bad option, profile or target),
-always with a one-line cause and never a traceback.
+(SHOULD too with ``--strict``); 2 the run could not start or go on (bad option, profile or
+target), always with a one-line cause and never a traceback; 130/143 interrupted by
+SIGINT/SIGTERM (the partial report says ``aborted``; ``engine.run``).
 """
 
 from __future__ import annotations
