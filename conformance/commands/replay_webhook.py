@@ -98,7 +98,8 @@ def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
 def judge_reads(reads: Mapping[str, Any], calls: tuple[RecordedCall, ...]) -> tuple[bool, str]:
     """(departs, what was seen) of the failing request's chain requests against the record's
     ``chain_reads``: ``none`` (no chain request at all, WH-012), ``asked`` (each filter matched
-    by a read: a faulted read asked again, WH-038) or ``not_asked`` (no read matches)."""
+    by a read: a faulted read asked again, WH-038), ``asked_any`` (one of them: an expired
+    entry read again, WH-036) or ``not_asked`` (no read matches: a cached answer, WH-035/036)."""
     keys = [CallKey(c.method, c.selector_name, c.to, c.argument) for c in calls]
     if reads.get("none"):
         return bool(calls), f"{len(calls)} chain request(s)"
@@ -106,6 +107,9 @@ def judge_reads(reads: Mapping[str, Any], calls: tuple[RecordedCall, ...]) -> tu
                if not any(p.matches(k) for k in keys)]
     present = [p for p in map(plan_from_json, reads.get("not_asked", ()))
                if any(p.matches(k) for k in keys)]
+    anyof = [plan_from_json(p) for p in reads.get("asked_any", ())]
+    if anyof and not any(p.matches(k) for p in anyof for k in keys):
+        missing.append(anyof[0])
     if missing or present:
         what = missing[0] if missing else present[0]
         return True, (f"{what.selector or what.method} {'not ' if missing else ''}asked "

@@ -149,3 +149,26 @@ def test_identical_steps_are_one_with_times() -> None:
 
     a, b = {"request": {"body": "x"}}, {"request": {"body": "y"}}
     assert compress([a, a, a, b, a]) == [{**a, "times": 3}, b, a]
+
+
+def test_a_sender_without_code_keeps_its_earlier_requests() -> None:
+    """A no-code sender is in no scenario; its earlier request (the negative answer cached)
+    is still the case's own step (WH-036)."""
+    from conformance.suites.webhook import cases
+
+    profile = load_profile("pimlico")
+    sender = secrets.token_bytes(20)
+    body = cases.alchemy(sender, cases.execute(ACTORS.cluster), cases.hex_chain(profile.chain_id))
+
+    class Peer:
+        scenario, down_mode = BASE, None
+
+        def armed(self) -> tuple[FaultPlan, ...]:
+            return ()
+
+    journal = WorldJournal(profile, BASE, ("T", "S"))
+    first, final = RecordedRequest(body=body), RecordedRequest(body=body)
+    for record in (first, final):
+        journal.sent(record, None, Peer(), None)  # type: ignore[arg-type]
+    steps = journal.world_for(final, {}, Peer(), None)["steps"]  # type: ignore[arg-type]
+    assert len(steps) == 2 and RecordedRequest.from_json(steps[0]["request"]) == first

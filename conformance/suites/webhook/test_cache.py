@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,18 @@ def _reads_of(calls: tuple[RecordedCall, ...], *addresses: bytes) -> list[Record
     wanted = set(addresses)
     return [c for c in calls if c.method == "eth_call"
             and (c.argument in wanted or (c.selector_name == "cluster" and c.to in wanted))]
+
+
+def _about(*addresses: bytes, cluster_call: bool = True) -> list[dict[str, Any]]:
+    """The reads ``_reads_of`` counts, as the filters a failure's ``chain_reads`` holds (how
+    ``amc replay`` judges a FAIL about reads): ``addresses`` as the argument, and (unless not
+    ``cluster_call``) as the callee of cluster()."""
+    never = Fault.http_5xx()  # a filter only, never injected
+    plans = [FaultPlan(never, method="eth_call", argument=a) for a in addresses]
+    if cluster_call:
+        plans += [FaultPlan(never, method="eth_call", selector="cluster", to=a)
+                  for a in addresses]
+    return [plan_to_json(p) for p in plans]
 
 
 def _on(fault: Fault, view: str, *, to: bytes | None = None,
@@ -102,7 +115,9 @@ def test_positive_answers_are_cached(wh: Harness, observe: Observer, role: str) 
                     if not (c.selector_name == "cluster" and role == "member")]
         if positive:
             raise wh.failure("WH-035", "a positive answer was read again on a repeat", record,
-                             answer, chain_calls=[str(c.selector_name) for c in positive])
+                             answer, chain_calls=[str(c.selector_name) for c in positive],
+                             chain_reads={"not_asked": _about(sender, target, cluster_call=(
+                                 role != "member"))})
     if _uses_kv(wh):
         _ttl_expiry(wh, observe, sender, call, role)
 
@@ -146,7 +161,8 @@ def test_negative_answers_are_cached(wh: Harness, observe: Observer, role: str) 
         again = _reads_of(peer.requests, sender)
         if again:
             raise wh.failure("WH-036", f"a negative answer ({role}) was read again on a repeat",
-                             record, answer, chain_calls=[str(c.selector_name) for c in again])
+                             record, answer, chain_calls=[str(c.selector_name) for c in again],
+                             chain_reads={"not_asked": _about(sender)})
     if _uses_kv(wh):
         kv = wh.need_kv()
         call = cases.execute(wh.actors.cluster)
@@ -154,12 +170,14 @@ def test_negative_answers_are_cached(wh: Harness, observe: Observer, role: str) 
         peer.clear_log()
         record, answer = _send(wh, sender, call)
         if _reads_of(peer.requests, sender):
-            raise wh.failure("WH-036", "a negative answer expired before 600 s", record, answer)
+            raise wh.failure("WH-036", "a negative answer expired before 600 s", record, answer,
+                             chain_reads={"not_asked": _about(sender)})
         kv.advance(40)
         peer.clear_log()
         record, answer = _send(wh, sender, call)
         if not _reads_of(peer.requests, sender):
-            raise wh.failure("WH-036", "a negative answer outlived 600 s", record, answer)
+            raise wh.failure("WH-036", "a negative answer outlived 600 s", record, answer,
+                             chain_reads={"asked_any": _about(sender)})
 
 
 @rules("WH-036")
@@ -176,7 +194,8 @@ def test_negative_cache_expires_in_real_time(wh: Harness, observe: Observer) -> 
     peer.clear_log()
     record, answer = _send(wh, sender, call)
     if not _reads_of(peer.requests, sender):
-        raise wh.failure("WH-036", "a negative answer outlived 600 s", record, answer)
+        raise wh.failure("WH-036", "a negative answer outlived 600 s", record, answer,
+                         chain_reads={"asked_any": _about(sender)})
 
 
 def _positive_reads(wh: Harness, role: str, sender: bytes, call: bytes) -> list[FaultPlan]:

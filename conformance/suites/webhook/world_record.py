@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.oracle.webhook_body import BodyReading, read_alchemy_body, read_pimlico_body
 from conformance.peers import ChainPeer, ChainScenario
 from conformance.peers.kv import KvPeer
 from conformance.peers.world import PeerState, addresses_in, relevant_addresses
@@ -136,7 +137,7 @@ class WorldJournal:
                                                           PeerState.capture(peer, kv))
         body = record.body.decode("utf-8", "replace")
         scenario = last.state.scenario
-        own = addresses_in(body, scenario) - self.base.role_addresses()
+        own = (addresses_in(body, scenario) | self._sender(record)) - self.base.role_addresses()
         keep = relevant_addresses(scenario, self.base, own)
         needles = [a.hex() for a in own]
         earlier = [s for s in sent[:index] if needles and _names_any(s.record, needles)]
@@ -144,6 +145,13 @@ class WorldJournal:
         steps.append(self._step(last, keep, with_request=False))
         world["steps"] = steps
         return world
+
+    def _sender(self, record: RecordedRequest) -> frozenset[bytes]:
+        """The request's sender as the webhook reads it (none when unreadable): a sender the
+        chain knows nothing of (no code) is still the case's own address."""
+        reader = read_pimlico_body if record.path == "/pimlico" else read_alchemy_body
+        reading = reader(record.body, self.profile.chain_id)
+        return frozenset({reading.sender}) if isinstance(reading, BodyReading) else frozenset()
 
     def _step(self, sent: Sent, keep: frozenset[bytes], *, with_request: bool) -> dict[str, Any]:
         step = sent.state.to_json(self.base, keep)
