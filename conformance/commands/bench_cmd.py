@@ -80,6 +80,13 @@ def harness_figures(names: set[str], seconds: float) -> str:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    if "fuzz" in args.only:  # minutes: only when asked for (conformance.bench.fuzz_bench)
+        from conformance.bench.fuzz_bench import run_fuzz_bench
+
+        args.only = [name for name in args.only if name != "fuzz"]
+        run_fuzz_bench(args.seconds, print)
+        if not args.only:
+            return 0
     benches = load_benchmarks().select(args.only)
     results = []
     for bench in benches:

@@ -340,7 +340,7 @@ def _forgiving_b64decode(text: str) -> bytes:
     padded += "=" * (-len(padded) % 4)
     try:
         return base64.b64decode(padded, validate=True)
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text (found by fuzzing)
         raise SecretFormatError(f"not base64: {exc}") from None
 
 

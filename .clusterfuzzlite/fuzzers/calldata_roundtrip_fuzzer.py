@@ -1,0 +1,8 @@
+#!/usr/bin/env python3
+"""ClusterFuzzLite fuzzer for the amc fuzz target ``calldata_roundtrip``
+(conformance/fuzz/; see amc fuzz list)."""
+
+from conformance.fuzz.entry import main
+
+if __name__ == "__main__":
+    main("calldata_roundtrip")
