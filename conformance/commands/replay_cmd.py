@@ -144,6 +144,32 @@ def _replay_webhook(failures: list[tuple[str, dict[str, Any]]], args: argparse.N
                     doc: dict[str, Any]) -> int:
     from conformance.commands.replay_webhook import replay_failure
     from conformance.errors import TargetError
+
+    counts = {"reproduced": 0, "not reproduced": 0, "not judged": 0}
+    with tempfile.TemporaryDirectory(prefix="amc-replay-") as tmp:
+        bench = _webhook_bench(failures, args, doc, Path(tmp))
+        try:
+            bench.__enter__()
+        except (TargetError, OSError) as exc:
+            bench.__exit__(None, None, None)
+            raise UsageError(f"the webhook to replay against never became ready: {exc}") from None
+        try:
+            target = bench.describe(args.launch)
+            print(f"amc replay · webhook · profile {bench.profile.name} · target {target} · "
+                  f"{len(failures)} failure{'s' if len(failures) != 1 else ''}")
+            for rule_id, failure in failures:
+                outcome = replay_failure(bench, failure["minimal_input"])
+                counts[outcome.verdict] += 1
+                print_outcome(outcome.verdict, rule_id, failure, bench.scrub(outcome.detail))
+        finally:
+            bench.__exit__(None, None, None)
+    sys.stdout.flush()
+    return print_summary(counts, target)
+
+
+def _webhook_bench(failures: list[tuple[str, dict[str, Any]]], args: argparse.Namespace,
+                   doc: dict[str, Any], log_dir: Path) -> Any:
+    """The ``ReplayBench`` the options name (not started); UsageError when they name none."""
     from conformance.profiles import load_profile
     from conformance.suites.webhook.world_record import recorded_settings
     from conformance.targets.webhook import launch_command, reference_command
@@ -163,30 +189,11 @@ def _replay_webhook(failures: list[tuple[str, dict[str, Any]]], args: argparse.N
         command = reference_command(profile_arg, args.mutant)
     if args.url and not os.environ.get(profile.webhook.token_env):
         raise UsageError(f"--url: set {profile.webhook.token_env} to the webhook's token")
-    settings = _recorded_settings(failures, recorded_settings)
-    counts = {"reproduced": 0, "not reproduced": 0, "not judged": 0}
-    with tempfile.TemporaryDirectory(prefix="amc-replay-") as tmp:
-        bench = ReplayBench(profile, url=args.url, command=command, mutant=args.mutant,
-                            environ=os.environ, settings=settings, log_dir=Path(tmp),
-                            request_timeout=args.request_timeout,
-                            ready_timeout=args.ready_timeout)
-        try:
-            bench.__enter__()
-        except (TargetError, OSError) as exc:
-            bench.__exit__(None, None, None)
-            raise UsageError(f"the webhook to replay against never became ready: {exc}") from None
-        try:
-            target = bench.describe(args.launch)
-            print(f"amc replay · webhook · profile {profile.name} · target {target} · "
-                  f"{len(failures)} failure{'s' if len(failures) != 1 else ''}")
-            for rule_id, failure in failures:
-                outcome = replay_failure(bench, failure["minimal_input"])
-                counts[outcome.verdict] += 1
-                print_outcome(outcome.verdict, rule_id, failure, outcome.detail)
-        finally:
-            bench.__exit__(None, None, None)
-    sys.stdout.flush()
-    return print_summary(counts, target)
+    return ReplayBench(profile, url=args.url, command=command, mutant=args.mutant,
+                       environ=os.environ, settings=_recorded_settings(failures,
+                                                                       recorded_settings),
+                       log_dir=log_dir, request_timeout=args.request_timeout,
+                       ready_timeout=args.ready_timeout)
 
 
 def _recorded_settings(failures: list[tuple[str, dict[str, Any]]], pick: Any) -> dict[str, str]:

@@ -184,6 +184,18 @@ class ReplayBench:
             self._variants[key] = (webhook, secrets)
         return self._variants[key]
 
+    def scrub(self, text: str) -> str:
+        """``text`` with the replay's secrets replaced by the variables that name them."""
+        settings = self.profile.webhook
+        for secrets in [self.secrets, *(s for _, s in self._variants.values())]:
+            if secrets is None:
+                continue
+            for value, name in ((secrets.token, settings.token_env),
+                                (secrets.hmac_secret, settings.hmac_secret_env)):
+                if value:
+                    text = text.replace(value, "$" + name)
+        return text
+
     def describe(self, launch: str | None = None) -> str:
         """The target as the output names it (``launch``: the ``--launch`` text)."""
         if self.url:
