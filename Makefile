@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 WORKERS ?= 2
 
-.PHONY: conformance test install node lint type lock bench nightly clean readme-rules
+.PHONY: conformance test install node lint type lock bench nightly fuzz clean readme-rules
 
 $(BIN)/amc: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ test: install
 nightly: install
 	$(BIN)/amc run all --reference --slow --max-examples 500 --hypothesis-db .hypothesis-nightly
 	AMC_QUALITY_SEED=$$(date -u +%Y%m%d) $(BIN)/python -m pytest -n $(WORKERS) -q -m "quality or slow"
+	$(BIN)/amc fuzz replay
+
+# Every fuzz target for FUZZ_SECONDS with WORKERS libFuzzer workers (findings in
+# corpora/<target>/crashes; nightly.yml runs the targets in parallel jobs instead).
+FUZZ_SECONDS ?= 300
+fuzz: install
+	for t in $$($(BIN)/python -c "from conformance.fuzz.targets import TARGETS; print(*TARGETS)"); do \
+	  $(BIN)/amc fuzz $$t --seconds $(FUZZ_SECONDS) --workers $(WORKERS) || exit 1; done
 
 lint: $(BIN)/amc
 	$(BIN)/ruff check conformance tests
