@@ -67,19 +67,22 @@ INPUT_CLASSES: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
                "selector, truncated register)",
                "test_every_invalid_class_before_every_reverting_shape"),
     "AC-004": ("outer selector: random, executeBatch, 4-argument execute, 0-3 bytes; handleOps",
+               "@examples (zero, execute off by a bit, 0 and 3 bytes), "
                "test_malformed_bootstrap_fails_aa23, test_no_batch_form_exists (UO-015)"),
     "AC-005": ("target: another cluster, the account, the EntryPoint, random",
-               "drawn (test_target_must_be_the_own_cluster)"),
-    "AC-006": ("value: 1 .. 2^256-1", "drawn (test_value_must_be_zero)"),
+               "@examples: zero, all-ones, each named address"),
+    "AC-006": ("value: 1 .. 2^256-1", "@examples 1, 2^255, 2^256-1"),
     "AC-007": ("inner selector: other register selectors, historic, operator outside "
                "multi-attestor, random; inner shorter than 4 bytes",
+               "@examples (historic, CORE, never-sponsorable; 0-3 bytes), "
                "test_operator_register_is_no_bootstrap_outside_multi_attestor, "
                "test_register_selector_is_over_the_expanded_tuple (UO-016)"),
-    "AC-008": ("memberContract: another member, zero, random", "drawn"),
+    "AC-008": ("memberContract: another member, the cluster, a stranger, zero, all-ones",
+               "@examples"),
     "AC-009": ("userOp signer: binding key, another key; proof.messageHash trusted or not",
-               "drawn (test_bootstrap_signer_is_the_binding_signer)"),
+               "@examples: each variant (plain, proof hash differs, other binding)"),
     "AC-010": ("proof.messageSignature invalid (every class) x userOp signer",
-               "drawn (test_zero_expected_signer_never_validates)"),
+               "@examples: zero signature x each twin x binding / other key"),
     "AC-011": ("operator bootstrap signed by ownerKey, another key; memberContract another",
                "drawn (multi-attestor)"),
     "AC-012": ("owner path: owner, other key, bootstrap-shaped op by the binding key; "

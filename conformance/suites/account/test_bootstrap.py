@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
@@ -21,8 +21,9 @@ from conformance.protocol.selectors import (
     PIMLICO_EXTRA,
 )
 from conformance.protocol.selectors import selector as selector_of
-from conformance.protocol.signatures import to_compact, to_high_s, with_v
+from conformance.protocol.signatures import SignatureClass, to_compact, to_high_s, with_v
 from conformance.strategies.keys import KEY_POOL
+from conformance.strategies.labels import Malformed, SignatureFlaw
 from conformance.strategies.signatures import malformed_signatures
 from conformance.suites.account._support import (
     bootstrap_inner,
@@ -47,6 +48,10 @@ _LOOK_ALIKES = [selector_of("executeBatch((address,uint256,bytes)[])"),
 """executeBatch((address,uint256,bytes)[]) and execute(address,uint256,bytes,uint8) (§1)."""
 
 
+_ZERO_SIG = Malformed(bytes(65), SignatureFlaw.V_OTHER, ("AC-010",), SignatureClass.BAD_V)
+"""65 zero bytes as proof.messageSignature: ecrecover's zero answer (explicit examples)."""
+
+
 def _bootstrap(world: AccountWorld, call_data: bytes, key: int = BINDING_KEY):
     return world.sign(world.user_op(world.fresh, call_data), key)
 
@@ -54,6 +59,11 @@ def _bootstrap(world: AccountWorld, call_data: bytes, key: int = BINDING_KEY):
 @rules("AC-009")
 @given(derived=_KEYS, signer=_KEYS, x=_WORDS, wg=_WORDS,
        variant=st.sampled_from(["plain", "proof-hash-differs", "signed-other-binding"]))
+@example(derived=KEY_POOL[0], signer=KEY_POOL[1], x=bytes(32), wg=bytes(32), variant="plain")
+@example(derived=KEY_POOL[0], signer=KEY_POOL[0], x=b"\xff" * 32, wg=bytes(32),
+         variant="proof-hash-differs")
+@example(derived=KEY_POOL[1], signer=KEY_POOL[2], x=bytes(32), wg=b"\xff" * 32,
+         variant="signed-other-binding")
 @examples(2)
 def test_bootstrap_signer_is_the_binding_signer(world: AccountWorld, observe: Observer,
                                                 derived: int, signer: int, x: bytes, wg: bytes,
@@ -78,6 +88,9 @@ def test_bootstrap_signer_is_the_binding_signer(world: AccountWorld, observe: Ob
 @rules("AC-004")
 @given(selector=st.binary(min_size=4, max_size=4), short=st.binary(max_size=3),
        look_alike=st.sampled_from(_LOOK_ALIKES))
+@example(selector=bytes(4), short=b"", look_alike=_LOOK_ALIKES[0])
+@example(selector=EXECUTE_SELECTOR[:3] + bytes([EXECUTE_SELECTOR[3] ^ 1]),
+         short=EXECUTE_SELECTOR[:3], look_alike=_LOOK_ALIKES[1])
 @examples(1)
 def test_outer_selector_must_be_execute(world: AccountWorld, observe: Observer, selector: bytes,
                                         short: bytes, look_alike: bytes) -> None:
@@ -93,6 +106,11 @@ def test_outer_selector_must_be_execute(world: AccountWorld, observe: Observer, 
 
 @rules("AC-005")
 @given(target=st.binary(min_size=20, max_size=20), named=st.integers(0, 4))
+@example(target=bytes(20), named=0)
+@example(target=b"\xff" * 20, named=1)
+@example(target=bytes(20), named=2)
+@example(target=bytes(20), named=3)
+@example(target=bytes(20), named=4)
 @examples(1)
 def test_target_must_be_the_own_cluster(world: AccountWorld, observe: Observer, target: bytes,
                                         named: int) -> None:
@@ -110,6 +128,9 @@ def test_target_must_be_the_own_cluster(world: AccountWorld, observe: Observer, 
 
 @rules("AC-006")
 @given(value=st.one_of(st.integers(1, 10**18), st.integers(1, 2**256 - 1)))
+@example(value=1)
+@example(value=2**255)
+@example(value=2**256 - 1)
 @examples(1)
 def test_value_must_be_zero(world: AccountWorld, observe: Observer, value: int) -> None:
     """execute with a non-zero value: InvalidBootstrapCall."""
@@ -126,6 +147,10 @@ _OTHER_INNER = [m.selector for m in (*CORE, *DSTACK[1:], *PIMLICO_EXTRA, *NEVER_
 @given(selector=st.one_of(st.sampled_from(_OTHER_INNER + list(HISTORIC_WRONG)),
                           st.binary(min_size=4, max_size=4)),
        short=st.binary(max_size=3))
+@example(selector=HISTORIC_WRONG[0], short=b"")
+@example(selector=HISTORIC_WRONG[-1], short=b"\x53\x7d\x49")
+@example(selector=CORE[0].selector, short=b"\x53")
+@example(selector=NEVER_SPONSORABLE[0].selector, short=b"\x53\x7d")
 @examples(1)
 def test_inner_call_must_be_dstack_register(world: AccountWorld, observe: Observer,
                                             selector: bytes, short: bytes) -> None:
@@ -166,6 +191,9 @@ def test_operator_register_is_no_bootstrap_outside_multi_attestor(world: Account
 
 @rules("AC-008")
 @given(member=st.binary(min_size=20, max_size=20), named=st.integers(0, 2))
+@example(member=bytes(20), named=0)
+@example(member=b"\xff" * 20, named=1)
+@example(member=bytes(20), named=2)
 @examples(1)
 def test_member_contract_must_be_the_account(world: AccountWorld, observe: Observer,
                                              member: bytes, named: int) -> None:
@@ -182,6 +210,10 @@ def test_member_contract_must_be_the_account(world: AccountWorld, observe: Obser
 
 @rules("AC-010")
 @given(flawed=malformed_signatures(), signer=_KEYS, twin=st.integers(0, 3))
+@example(flawed=_ZERO_SIG, signer=BINDING_KEY, twin=0)
+@example(flawed=_ZERO_SIG, signer=OTHER_KEY, twin=1)
+@example(flawed=_ZERO_SIG, signer=BINDING_KEY, twin=2)
+@example(flawed=_ZERO_SIG, signer=BINDING_KEY, twin=3)
 @examples(1)
 def test_zero_expected_signer_never_validates(world: AccountWorld, observe: Observer, flawed,
                                               signer: int, twin: int) -> None:
