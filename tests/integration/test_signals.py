@@ -273,3 +273,14 @@ def test_sigint_mid_account_run_on_anvil_stops_the_node(tmp_path: Path) -> None:
     _wait_for(lambda: _checks_done(report) >= 2, "two checks", proc)
     doc, _output = _stop_and_judge(proc, report, signal.SIGINT)
     _assert_partial(doc, report, signal.SIGINT)
+
+
+@pytest.mark.slow
+def test_sigint_at_collection_with_two_workers(tmp_path: Path) -> None:
+    """Nightly: -n 2, SIGINT as soon as a worker has collected (workers starting servers)."""
+    report = tmp_path / "report"
+    proc = _start(report, "--reference", "--workers", "2")
+    _wait_for(lambda: (report / "collected.json").exists(), "collection", proc)
+    doc, _output = _stop_and_judge(proc, report, signal.SIGINT)
+    assert doc["aborted"] == {"cause": "interrupted by SIGINT", "exit_code": 130}
+    assert doc["summary"]["ERROR"] > 0
