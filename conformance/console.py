@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 PLAIN_INTERVAL = 9.0
 """Seconds between progress lines without a TTY (the CI log shows one at least every 10 s)."""
 LINE_LIMIT = 160
+REPLAYABLE = ("webhook", "account")
+"""Components whose failures ``amc replay`` replays."""
 """Characters of a failure message on a rule's one line."""
 
 _STYLE = {
@@ -116,7 +118,7 @@ def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
     for r in run.results:
         if r.verdict is Verdict.FAIL and r.failures:
             console.print(f"[bold red]FAIL {r.rule_id}[/] "
-                          + _failure_line(r.rule_id, r.failures, report_dir),
+                          + _failure_line(r.rule_id, r.failures, report_dir, run.component),
                           markup=True, highlight=False, soft_wrap=True)
     if run.aborted is not None:
         cause = _escape(_one_line(run.aborted.cause, 2 * LINE_LIMIT))
@@ -153,15 +155,19 @@ def _one_line(text: str, limit: int = LINE_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _failure_line(rule_id: str, failures: Sequence[Failure], report_dir: str) -> str:
+def _failure_line(rule_id: str, failures: Sequence[Failure], report_dir: str,
+                  component: str) -> str:
     """A failing rule in one line: its first failure's message (short), how many more, and
-    where the reproducer is (its file, or the ``amc replay`` that prints it)."""
+    where the reproducer is (its file, the ``amc replay`` that replays it, or results.json for
+    a component replay does not know)."""
     more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
     first = failures[0]
     if is_pointer(first.reproducer):
         where = str(Path(report_dir) / first.reproducer["external"])
-    else:
+    elif component in REPLAYABLE:
         where = f"amc replay {report_dir} --rule {rule_id}"
+    else:
+        where = f"{Path(report_dir) / 'results.json'} ({rule_id})"
     return f"{_escape(_one_line(first.message))}{more} · reproducer: {_escape(where)}"
 
 
