@@ -86,8 +86,11 @@ def _register_attest(verbs: argparse._SubParsersAction) -> None:  # type: ignore
         epilog="example:\n  amc report attest reports/webhook-x/ --key keys/amc-attest.key "
                "--baseline known.toml --output webhook-2.4.0.intoto.json", formatter_class=raw)
     attest.add_argument("results", type=Path, help="a results.json or the run's folder")
-    attest.add_argument("--key", type=Path, required=True, help="PEM private key (amc report "
-                        "keygen)")
+    attest.add_argument("--key", type=Path, default=None, help="PEM private key (amc report "
+                        "keygen); required unless --statement-only")
+    attest.add_argument("--statement-only", action="store_true",
+                        help="write the unsigned in-toto Statement (for keyless signing by "
+                             "cosign or actions/attest in a pipeline)")
     attest.add_argument("--output", type=Path, required=True, help="the envelope to write")
     attest.add_argument("--baseline", type=Path, default=None,
                         help="the known-deviation baseline the release was gated with")
@@ -252,8 +255,13 @@ def attest_command(args: argparse.Namespace) -> int:
     judged = evaluate(run, load_run_baseline(args.baseline)) if args.baseline else None
     statement = build_statement(run, data, baseline=judged, url=args.url,
                                 files=target_files(run, args.binary))
-    envelope = sign_statement(statement, _read_bytes(args.key, "--key"))
-    args.output.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
+    if args.statement_only:
+        document = statement
+    elif args.key is None:
+        raise UsageError("--key: required to sign (or --statement-only for an unsigned statement)")
+    else:
+        document = sign_statement(statement, _read_bytes(args.key, "--key"))
+    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     subjects = ", ".join(s["name"] for s in statement["subject"])
     print(f"attestation: {args.output} (result {statement['predicate']['result']}; "
           f"subjects: {subjects})")

@@ -156,3 +156,13 @@ def test_keygen_and_bad_inputs(tmp_path: Path, capsys) -> None:
     assert main(["report", "attest", str(tmp_path / "run"), "--key",
                  str(tmp_path / "amc-attest.pub"), "--output", str(tmp_path / "a.json")]) == 2
     assert "not an unencrypted PEM private key" in capsys.readouterr().err
+
+
+def test_statement_only_for_keyless_signing(tmp_path: Path) -> None:
+    write_results(run_of(), tmp_path / "run")
+    out = tmp_path / "statement.json"
+    assert main(["report", "attest", str(tmp_path / "run"), "--statement-only",
+                 "--output", str(out)]) == 0
+    st = json.loads(out.read_text())
+    assert st["predicateType"] == PREDICATE_TYPE and st["predicate"]["result"] == "FAILED"
+    assert main(["report", "attest", str(tmp_path / "run"), "--output", str(out)]) == 2
