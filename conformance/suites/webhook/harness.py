@@ -328,18 +328,21 @@ class Harness:
         except TargetError as exc:
             self._faults[id(target)] = (target, exc, exc.__traceback__)
             raise
-        self._scan(request, answer)
+        self.scan(request.method, request.path, dict(request.headers), request.body,
+                  answer.status, answer.headers, answer.body)
         return answer
 
-    def _scan(self, request: WebhookRequest, answer: Answer) -> None:
+    deliver = _deliver
+    """``_deliver`` for a check that builds its own ``WebhookRequest`` (still scanned)."""
+
+    def scan(self, method: str, path: str, request_headers: Mapping[str, str],
+             request_body: bytes, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """WH-071 over every answer any check receives: record each secret (or MAC part) it
         carries in ``leaks`` and in ``logs/leaks-<worker>.jsonl`` (read by the WH-071 check)."""
-        headers = dict(request.headers)
-        found = self.scanner.scan(answer.headers, answer.body,
-                                  self.scanner.macs(headers, request.body))
+        found = self.scanner.scan(headers, body, self.scanner.macs(request_headers, request_body))
         if not found:
             return
-        entry = {"request": f"{request.method} {request.path}", "status": answer.status,
+        entry = {"request": f"{method} {path}", "status": status,
                  "found": [f"{leak.what} in the {leak.where}" for leak in found]}
         self.leaks.append(entry)
         with contextlib.suppress(OSError):

@@ -65,6 +65,11 @@ def _run(wh: Harness, observe: Observer, case: Any, with_token: bool) -> None:
     except Exception as exc:  # requests' transport errors: the suite could not judge
         raise TargetError(f"{case.method} {case.formatted_path}: {type(exc).__name__}") from None
     record = _record(case, with_token)
+    sent = response.request
+    raw = sent.body.encode() if isinstance(sent.body, str) else (sent.body or b"")
+    wh.scan(case.method, case.formatted_path, dict(sent.headers), raw,
+            response.status_code, {k.lower(): v for k, v in response.headers.items()},
+            response.content)  # WH-071 reads this answer too
     if response.status_code >= 500:
         raise wh.failure("WH-009", f"schemathesis case drew HTTP {response.status_code}: "
                          f"{response.text[:120]}", record, None)

@@ -361,7 +361,7 @@ def _sign_every_way(wh: Harness, observe: Observer, webhook: Any, secret: str,
                                  extra={"variant": dict(variant), **_chain_facts(wh, body)})
         now = int(time.time())
         request = record.build(token=None, secret=secret, derivation=derivation.value, now=now)
-        answer = webhook.send(request)
+        answer = wh.deliver(webhook, request)
         expectation = _expect(wh, body, signing, now, secret=secret, derivation=derivation)
         sent.append(_Signed(signer, record, answer, expectation))
     return sent
