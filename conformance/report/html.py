@@ -1,4 +1,5 @@
-"""``report.html``: one self-contained static page rendered from the results (ARCHITECTURE.md "Layout").
+"""``report.html``: one self-contained static page rendered from the results
+(ARCHITECTURE.md "Layout").
 
 Inline CSS and a few lines of vanilla JS (verdict filter, text filter, copy buttons), no
 external assets. Everything in a report is untrusted (target output, failure messages), so
@@ -17,6 +18,7 @@ from typing import Any
 
 import jinja2
 
+from conformance.report.external import is_pointer
 from conformance.report.json_writer import prepare
 from conformance.report.junit import format_input
 from conformance.report.model import RuleResult, RunResults
@@ -35,6 +37,9 @@ class FailureView:
     minimal_input: str | None
     reproducer: str
     check: str
+    input_file: str | None = None
+    reproducer_file: str | None = None
+    """Paths relative to the page of values kept in files (``report.external``): linked."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ def _view(rule: RuleResult) -> RuleView:
             minimal_input=None if f.minimal_input is None else format_input(f.minimal_input),
             reproducer=format_input(f.reproducer),
             check=f.check,
+            input_file=f.minimal_input["external"] if is_pointer(f.minimal_input) else None,
+            reproducer_file=f.reproducer["external"] if is_pointer(f.reproducer) else None,
         )
         for f in rule.failures
     ]

@@ -99,6 +99,8 @@ def test_reports_point_to_the_files_and_read_back(tmp_path: Path) -> None:
     for name in ("junit.xml", "report.html"):
         text = (tmp_path / name).read_text()
         assert "cd" * 100 not in text and failure["reproducer"]["external"] in text
+    link = f'<a href="{failure["reproducer"]["external"]}">'
+    assert link in (tmp_path / "report.html").read_text()
     back = read_results(tmp_path / "results.json")
     first = back.results[1].failures[0]
     assert resolve(first.reproducer, tmp_path) == BIG_REPRODUCER
