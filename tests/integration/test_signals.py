@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HARD_LIMIT = 120.0
+HARD_LIMIT = 240.0
 """Seconds a command may take before the test counts it as hung (a bound, not a timing)."""
 STOP_WITHIN = 15.0
 """Seconds from the signal to a stopped tree: CHILD_GRACE (6 s) plus reaping, on a loaded box."""
