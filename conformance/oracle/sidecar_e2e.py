@@ -101,7 +101,8 @@ def judged_end_to_end(view: RunView) -> None:
     """The promises are judged only when every hop before them let the op through."""
     _upstream_ok(view)
     rejected = [e for e in view.calls(SEND)
-                if str((e.get("error") or {}).get("message", "")).startswith(("AA23", "AA24"))]
+                if str((e.get("error") or {}).get("message", "")).startswith(("AA23", "AA24"))
+                and (op := submitted_op(e)) is not None and op_signer(op, view) == view.owner]
     if rejected:
         raise NotJudged("the account hop rejected the operation first (see its AC verdict)")
 

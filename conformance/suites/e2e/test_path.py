@@ -62,7 +62,7 @@ def test_account_accepts_owner_operations(runs: SidecarRuns, observe: Observer) 
 @pytest.mark.parametrize("scenario", ["fresh", "envelopes-alchemy"])
 def test_sidecar_signs_what_was_sponsored(runs: SidecarRuns, observe: Observer,
                                           scenario: str) -> None:
-    judge(runs, observe, "SC-011", scenario, _after_hops(judge_sign_after_sponsorship))
+    judge(runs, observe, "SC-011", scenario, judge_sign_after_sponsorship)
 
 
 @rules("SC-027")
