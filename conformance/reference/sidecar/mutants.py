@@ -83,7 +83,8 @@ BY_NAME = {m.name: m for m in MUTANTS}
 WITHOUT_MUTANT: dict[str, str] = {
     "SC-028": "the end-to-end promise of sidecar and account together: a sidecar that breaks "
               "it alone (registering another key, or not registering first) breaks SC-015 or "
-              "SC-021 first; amc run e2e swaps in account mutants that break it",
+              "SC-021 first; in amc run e2e a broken account or webhook hop FAILs that hop's "
+              "rule and leaves SC-028 not judged (tests/quality/test_e2e_hops.py)",
 }
 """SC rules that no single-seam sidecar mutant breaks on its own, and why."""
 
