@@ -4,7 +4,8 @@
 The failure's ``world`` (``conformance.suites.webhook.world_record``) is recreated step by
 step: each earlier request of the case is sent on the chain, faults and cache state it met, to
 the webhook (or variant) it went to; then the failing request, judged against the recorded
-expected answers — or, for a FAIL about the chain requests the webhook made
+expected answers (or the answers it must not give: ``forbidden_answers``, an approval of
+callData Solidity rejects) — or, for a FAIL about the chain requests the webhook made
 (``chain_reads``), against the chain requests it makes now. Reports written before worlds were
 recorded replay on the standard chain plus the record's ``chain.members`` and ``variant``.
 """
@@ -70,8 +71,9 @@ def needs_chain(minimal: Mapping[str, Any]) -> bool:
 def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
     """Recreate the failure's world on ``bench`` and judge the failing request again."""
     expected = minimal.get("expected_answers") or []
+    forbidden = minimal.get("forbidden_answers") or []
     reads: Mapping[str, Any] = minimal.get("chain_reads") or {}
-    by_reads = minimal.get("answer_departs") is False or not expected
+    by_reads = minimal.get("answer_departs") is False or not (expected or forbidden)
     if by_reads and not reads:
         return Outcome(NOT_JUDGED, "no structured expectation recorded for what this FAIL is "
                                    "about (see its message and reproducer; rerun amc run --rule)")
@@ -90,6 +92,10 @@ def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
     if by_reads:
         departs, detail = judge_reads(reads, calls)
         return Outcome(REPRODUCED if departs else NOT_REPRODUCED, f"{detail}; answer {seen}")
+    if forbidden:
+        if conforms(answer.status, answer.json, forbidden):
+            return Outcome(REPRODUCED, f"answer {seen}, one the protocol forbids here")
+        return Outcome(NOT_REPRODUCED, f"answer {seen}, not one the protocol forbids here")
     if conforms(answer.status, answer.json, expected):
         return Outcome(NOT_REPRODUCED, f"answer {seen} conforms")
     return Outcome(REPRODUCED, f"answer {seen}; expected {minimal.get('expected', expected)}")

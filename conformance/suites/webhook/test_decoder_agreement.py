@@ -113,7 +113,9 @@ def _send(wh: Harness, observe: Observer, rule: str, call: bytes, label: str,
         if rule == "WH-067":
             raise wh.failure("WH-067", f"approved callData Solidity rejects ({exc.kind}, {label})",
                              record, answer,
-                             cause=f"approved callData Solidity rejects ({exc.kind})") from None
+                             cause=f"approved callData Solidity rejects ({exc.kind})",
+                             forbidden_answers=[{"status": 200, "body": {"approved": True}}],
+                             ) from None
         return
     expectation = wh.expect_alchemy(record)
     if rule == "WH-066" and not expectation.approves:
