@@ -64,6 +64,22 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def started_by_run(report: Path) -> set[int]:
+    """Every running process whose environment names the run's process folder: the pytest
+    child, its workers and what they launched, even one started after a snapshot."""
+    marker = f"AMC_PROCESS_DIR={(report / '.processes').resolve()}".encode()
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and alive(int(entry)):
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes()
+            except OSError:
+                continue
+            if marker in environ.split(b"\0"):
+                found.add(int(entry))
+    return found
+
+
 def _socket_inodes(pids: set[int]) -> set[str]:
     inodes: set[str] = set()
     for pid in pids:
@@ -130,9 +146,10 @@ def _stop_and_judge(proc: subprocess.Popen[str], report: Path, signum: int,
     assert proc.returncode == 128 + signum, output[-3000:]
     while any(alive(p) for p in tree) and time.monotonic() - sent < STOP_WITHIN:
         time.sleep(0.1)
-    left = sorted(p for p in tree if alive(p))
+    left = sorted(p for p in tree | started_by_run(report) if alive(p))
     assert not left, f"still running after {STOP_WITHIN:g} s: {left}"
-    assert not ports & listening_ports(), f"still listening: {sorted(ports)}"
+    mine = listening_ports(_socket_inodes(tree | started_by_run(report)))
+    assert not mine, f"still listening: {sorted(mine)} (listened before: {sorted(ports)})"
     doc = json.loads((report / "results.json").read_text())
     return doc, output
 
@@ -170,6 +187,7 @@ def test_sigint_during_launch_stops_the_server_and_says_interrupted(tmp_path: Pa
     report = tmp_path / "report"
     proc = _start(report, "--reference")
     _wait_for(lambda: len(process_tree(proc.pid)) >= 3, "a launched server", proc)
+    assert len(started_by_run(report)) >= 2  # the marker finds the child and the server
     doc, output = _stop_and_judge(proc, report, signal.SIGINT)
     assert doc["aborted"]["exit_code"] == 130
     assert doc["summary"]["PASS"] == 0 or _checks_done(report) > 0
