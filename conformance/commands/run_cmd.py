@@ -283,7 +283,8 @@ def _selected_plan(args: argparse.Namespace, plan: list[tuple[str, str]],
             raise UsageError(f"--rule {glob}: matches no rule of the catalogue"
                              f"{did_you_mean(glob.upper(), catalogue.ids)} (see amc rules)")
     chosen = catalogue.select(tuple(args.rule), tuple(args.exclude_rule))
-    kept = [(c, p) for c, p in plan if any(r.component in (c, "protocol") for r in chosen)]
+    kept = [(c, p) for c, p in plan  # e2e judges rules of every component
+            if c == "e2e" or any(r.component in (c, "protocol") for r in chosen)]
     if not kept:
         names = " ".join(f"--rule {g}" for g in args.rule) or "--exclude-rule"
         components = ", ".join(dict.fromkeys(c for c, _ in plan))

@@ -119,7 +119,7 @@ def timeline(view: RunView) -> list[dict[str, Any]]:
             current = str(op.get("callData", ""))[:74]
         if current is None:
             continue
-        step = {"t": e["t"], "hop": e["peer"], "call": e["method"]}
+        step = {"t": e["t"], "d": e.get("d", 0.0), "hop": e["peer"], "call": e["method"]}
         if e["peer"] == "webhook":
             step["result"] = (e.get("result") or {}).get("body") or (e.get("result") or {})
         elif "error" in e:
@@ -141,6 +141,6 @@ def render_timeline(items: list[dict[str, Any]]) -> str:
     for n, item in enumerate(items, 1):
         lines.append(f"operation {n}: callData {item['callData']}…")
         for step in item["steps"]:
-            lines.append(f"  {step['t']:8.3f}s  {step['hop']:8} {step['call']:40} "
-                         f"{str(step.get('result'))[:80]}")
+            lines.append(f"  {step['t']:8.3f}s {step['d'] * 1e3:7.1f} ms  {step['hop']:8} "
+                         f"{step['call']:32} {str(step.get('result'))[:80]}")
     return "\n".join(lines)

@@ -89,6 +89,20 @@ class Paymaster:
     transcript: Transcript
     webhook: WebhookLink | None = None
 
+    _http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        """One keep-alive client for the webhook (built on first use)."""
+        if self._http is None:
+            self._http = httpx.Client()
+        return self._http
+
+    def close(self) -> None:
+        """Close the webhook client."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
     # -- the shared steps ---------------------------------------------------------------------
 
     def _check_dummy(self, op: UserOperation) -> None:
@@ -109,14 +123,14 @@ class Paymaster:
                 headers = webhook_headers(link.credential, link.derivation,
                                           f"msg_{uuid.uuid4().hex}", int(time.time()), body)
                 headers["content-type"] = "application/json"
-                answer = httpx.post(link.url.rstrip("/") + "/pimlico", content=body,
-                                    headers=headers, timeout=link.timeout)
+                answer = self._client().post(link.url.rstrip("/") + "/pimlico", content=body,
+                                             headers=headers, timeout=link.timeout)
                 approved = answer.status_code == 200 and answer.json().get("sponsor") is True
             else:
                 body_obj = alchemy_body(op_json, checksum(self.chain.entry_point),
                                         hex(self.chain.chain_id))
-                answer = httpx.post(link.url, params={"token": link.credential}, json=body_obj,
-                                    timeout=link.timeout)
+                answer = self._client().post(link.url, params={"token": link.credential},
+                                             json=body_obj, timeout=link.timeout)
                 approved = answer.status_code == 200 and answer.json().get("approved") is True
             detail: Any = {"status": answer.status_code, "body": answer.text[:500]}
         except (httpx.HTTPError, ValueError, AttributeError) as exc:

@@ -258,3 +258,4 @@ def serve(world: SidecarWorld, member: bytes, *, dialect: str, schedule: FaultSc
     finally:
         for server in reversed(started):
             server.stop()
+        paymaster.close()
