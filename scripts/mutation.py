@@ -5,7 +5,7 @@ is a missing check or an equivalent mutant to mark in ``scripts/mutation-equival
 Scopes (module -> the rules that judge it):
 
 * policy    conformance/reference/webhook/policy.py   the §5 Policy rules (order, chain, member,
-            selectors, value, target, RPC failure);
+            selectors, value, target, RPC failure) and the daily-cap rules;
 * signature conformance/reference/webhook/pimlico.py  the /pimlico signature rules;
 * decoding  conformance/protocol/calldata.py          WH-066/WH-067 (judged against Solidity's own
             ABI decoder in the EVM, not the oracle) and the calldata unit tests pinned to
@@ -42,7 +42,7 @@ SCOPES: dict[str, tuple[tuple[str, ...], str, frozenset[str] | None]] = {
     # scope: (modules, test command, functions in scope (None: all))
     "policy": (("conformance/reference/webhook/policy.py",),
                AMC + "--rule 'WH-01?' --rule WH-023 --rule WH-024 --rule WH-028 "
-                     "--rule 'WH-03[1-4]'", None),
+                     "--rule 'WH-03[1-4]' --rule 'WH-04[0-6]'", None),
     "signature": (("conformance/reference/webhook/pimlico.py",
                    "conformance/protocol/webhook_wire.py"),
                   AMC + "--rule 'WH-04[7-9]' --rule 'WH-05[0-7]' --rule WH-069"
