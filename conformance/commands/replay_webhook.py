@@ -106,12 +106,17 @@ def replay_failure(bench: ReplayBench, minimal: Mapping[str, Any]) -> Outcome:
 
 def judge_reads(reads: Mapping[str, Any], calls: tuple[RecordedCall, ...]) -> tuple[bool, str]:
     """(departs, what was seen) of the failing request's chain requests against the record's
-    ``chain_reads``: ``none`` (no chain request at all, WH-012), ``asked`` (each filter matched
+    ``chain_reads``: ``none`` (no chain request at all, WH-012), ``first`` (the first read
+    ``among`` those views, WH-020/021), ``asked`` (each filter matched
     by a read: a faulted read asked again, WH-038), ``asked_any`` (one of them: an expired
     entry read again, WH-036) or ``not_asked`` (no read matches: a cached answer, WH-035/036)."""
     keys = [CallKey(c.method, c.selector_name, c.to, c.argument) for c in calls]
     if reads.get("none"):
         return bool(calls), f"{len(calls)} chain request(s)"
+    if reads.get("first"):
+        among = set(reads.get("among", ()))
+        seen = next((c.selector_name for c in calls if c.selector_name in among), None)
+        return seen != reads["first"], f"first provenance read {seen}"
     missing = [p for p in map(plan_from_json, reads.get("asked", ()))
                if not any(p.matches(k) for k in keys)]
     present = [p for p in map(plan_from_json, reads.get("not_asked", ()))

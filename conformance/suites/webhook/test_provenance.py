@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.engine.checks import Observer, rules
-from conformance.peers import RecordedCall
+from conformance.peers import Fault, FaultPlan, RecordedCall
+from conformance.peers.world import plan_to_json
 from conformance.strategies.calldata import inner_calls
 from conformance.suites.webhook import cases
 from conformance.suites.webhook.harness import Harness
@@ -69,7 +70,10 @@ def test_hostile_cluster_is_never_asked(wh: Harness, observe: Observer) -> None:
         asked = peer.calls("allowedAppIds", to=wh.actors.hostile_cluster)
         if asked:
             raise wh.failure("WH-019", f"allowedAppIds was asked {len(asked)} time(s) on a "
-                             "cluster the factory does not know", record, None)
+                             "cluster the factory does not know", record, None,
+                             chain_reads={"not_asked": [plan_to_json(FaultPlan(
+                                 Fault.http_5xx(), method="eth_call", selector="allowedAppIds",
+                                 to=wh.actors.hostile_cluster))]})
 
 
 def _first_view(calls: list[RecordedCall]) -> str | None:
@@ -84,7 +88,8 @@ def _order(wh: Harness, observe: Observer, rule: str, first: str) -> None:
         if role in ("both", "stranger") and seen != first:
             raise wh.failure(rule, f"provenance asked {seen} first for a {role} sender, "
                              f"expected {first} first", record, None,
-                             chain_calls=[str(c.selector_name) for c in calls])
+                             chain_calls=[str(c.selector_name) for c in calls],
+                             chain_reads={"first": first, "among": sorted(PROVENANCE_VIEWS)})
 
 
 @rules("WH-020")
