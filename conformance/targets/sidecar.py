@@ -17,6 +17,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,7 +208,19 @@ def run_scenario(world: SidecarWorld, target: SidecarTarget, scenario: Scenario,
     window = timing.window * (scenario.landed > timing.max_requests)
     budget = BASE_BUDGET + 20 * timing.factor + waits + polls + window
     settle = max(0.3, 2 * timing.initial)
-    socket_path = str(socket_dir / f"dstack-{scenario.name}.sock") if socket_dir else None
+    with contextlib.ExitStack() as stack:
+        if socket_dir is None and scenario.dstack_socket:
+            socket_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="amc-")))
+        socket_path = str(socket_dir / f"dstack-{scenario.name}.sock") if socket_dir else None
+        return _run_with_peers(world, target, scenario, timing, member, owner_key, log_path,
+                               seed, socket_path, webhook, budget, settle)
+
+
+def _run_with_peers(world: SidecarWorld, target: SidecarTarget, scenario: Scenario,
+                    timing: Timing, member: bytes, owner_key: int, log_path: Path, seed: bytes,
+                    socket_path: str | None, webhook: WebhookLink | None, budget: float,
+                    settle: float) -> SidecarRun:
+    """Serve the peers, play the sidecar, read the chain."""
     with serve(world, member, dialect=scenario.dialect, schedule=scenario.schedule(1.0),
                seed=seed, socket_path=socket_path, webhook=webhook) as peers:
         env = _environment({**peers.env, "AMC_SCENARIO": json.dumps(scenario.control()),

@@ -34,6 +34,9 @@ class Scenario:
     """Operations that must land for the run to be complete (registration counts)."""
     backoff_waits: int = 0
     """Backoff waits the scenario forces (its budget grows by their nominal length)."""
+    dstack_socket: bool = False
+    """Serve the dstack agent on a per-run Unix socket (its path in DSTACK_SIMULATOR_ENDPOINT)
+    instead of HTTP on 127.0.0.1."""
     time_scale: float = 1.0
     """Multiplies the profile's time factor for this scenario (the rate check needs a window
     long against the time one operation takes, whatever the machine's load)."""
@@ -55,7 +58,8 @@ GET_NONCE_SELECTOR = "0x35567e1a"
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("fresh", "a fresh member registers (Pimlico dialect)"),
-    Scenario("fresh-alchemy", "a fresh member registers (Alchemy dialect)", dialect="alchemy"),
+    Scenario("fresh-alchemy", "a fresh member registers (Alchemy dialect; the dstack agent on a "
+             "per-run Unix socket)", dialect="alchemy", dstack_socket=True),
     Scenario("registered", "an already registered member publishes a new WireGuard key",
              registered=True, work={"publish_wg": WG_KEY}, landed=1),
     Scenario("lifecycle", "registration, then a key publication, the CSK commitment while the "

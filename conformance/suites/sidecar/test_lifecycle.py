@@ -54,8 +54,10 @@ def test_proof_v_normalised(runs: SidecarRuns, observe: Observer) -> None:
 
 
 @rules("SC-021")
-def test_registration_key_path(runs: SidecarRuns, observe: Observer) -> None:
-    judge(runs, observe, "SC-021", "fresh",
+@pytest.mark.parametrize("scenario", ["fresh", "fresh-alchemy"])
+def test_registration_key_path(runs: SidecarRuns, observe: Observer, scenario: str) -> None:
+    """Over HTTP (fresh) and over the per-run Unix socket (fresh-alchemy)."""
+    judge(runs, observe, "SC-021", scenario,
           functools.partial(judge_key_path, derived_pubkey=runs.derived_pubkey()))
 
 
