@@ -49,8 +49,10 @@ def _approve_n(wh: Harness, observe: Observer, rule: str, sender: bytes, n: int,
     refused = [(i, r) for i, r in enumerate(results) if not r[2]]
     if refused:
         i, (record, answer, _ok) = refused[0]
+        approval = {"sponsor": True} if route == "/pimlico" else {"approved": True}
         raise wh.failure(rule, f"{len(refused)} of {n} approvals ({route}) were refused, "
-                         f"the first at request {i + 1}", record, answer)
+                         f"the first at request {i + 1}", record, answer,
+                         expected_answers=[{"status": 200, "body": approval}])
 
 
 def _capped(wh: Harness, observe: Observer, rule: str, sender: bytes, *, target: Any = None,
@@ -60,9 +62,10 @@ def _capped(wh: Harness, observe: Observer, rule: str, sender: bytes, *, target:
                                               wh.chain_hex()), target=target)
     if expect_cap and answer.json != DENY_CAP:
         raise wh.failure(rule, "the request past the cap was not sender-daily-cap", record,
-                         answer)
+                         answer, expected_answers=[{"status": 200, "body": DENY_CAP}])
     if not expect_cap and answer.json != {"approved": True}:
-        raise wh.failure(rule, "a request past the default cap was refused", record, answer)
+        raise wh.failure(rule, "a request past the default cap was refused", record, answer,
+                         expected_answers=[{"status": 200, "body": {"approved": True}}])
 
 
 def _cap(wh: Harness) -> int:
