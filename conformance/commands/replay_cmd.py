@@ -101,15 +101,19 @@ def replay_command(args: argparse.Namespace) -> int:
     doc = load_results(path)
     report_dir = path if path.is_dir() else path.parent
     component = doc.get("component")
-    if component not in ("webhook", "account"):
-        raise UsageError(f"{path}: a {component!r} report; amc replay replays webhook and "
-                         "account failures")
+    if component not in ("webhook", "account", "sidecar"):
+        raise UsageError(f"{path}: a {component!r} report; amc replay replays webhook, "
+                         "account and sidecar failures")
     _check_mutant(component, args)
     failures = select_failures(doc, args.rule, args.index, report_dir)
     if component == "account":
         from conformance.commands.replay_account import replay_account
 
         return replay_account(failures, args, doc)
+    if component == "sidecar":
+        from conformance.commands.replay_sidecar import replay_sidecar
+
+        return replay_sidecar(failures, args, doc)
     return _replay_webhook(failures, args, doc)
 
 
@@ -120,7 +124,7 @@ def _check_mutant(component: str, args: argparse.Namespace) -> None:
         raise UsageError("--mutant needs --reference")
     from conformance.commands.mutants_cmd import mutants_of
 
-    names = [m["name"] for m in mutants_of(component)]
+    names = [m["name"] for m in mutants_of(component) if "name" in m]
     if args.mutant not in names:
         raise UsageError(f"--mutant={args.mutant!r}: not a {component} mutant"
                          + did_you_mean(args.mutant, names) + " (see amc mutants list)")

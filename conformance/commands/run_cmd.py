@@ -179,7 +179,7 @@ def _check_mutant(component: str, name: str) -> None:
 
     if component not in MUTANT_COMPONENTS:
         raise UsageError(f"--mutant={name}: {component} has no bundled mutants")
-    names = [str(m["name"]) for m in mutants_of(component)]
+    names = [str(m["name"]) for m in mutants_of(component) if "name" in m]
     if name not in names:
         raise UsageError(f"--mutant={name}: no such {component} mutant"
                          f"{did_you_mean(name, names)} (see amc mutants list)")

@@ -108,3 +108,22 @@ def test_target_adapter_bounds_a_misbehaving_sidecar(world, mode: str, ended: st
     assert _no_fixture_left()
     if mode == "flood":
         assert len(run.transcript) > FLOOD_LIMIT and not run.registered
+
+
+def test_replay_plays_the_peers_side_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    """``amc replay`` of a sidecar FAIL: the recorded scenario played again against the recorded
+    mutant reproduces it (exit 1); against the reference it does not (exit 0)."""
+    from conformance.cli import main
+
+    doc = {"component": "sidecar", "profile": "pimlico",
+           "target": {"kind": "reference", "mutant": "nonce-at-pending"},
+           "results": [{"rule_id": "SC-002", "failures": [{
+               "message": "getNonce read at block tag 'pending', not 'latest'",
+               "minimal_input": {"scenario": "fresh", "dialect": "pimlico", "faults": []},
+               "check": "sidecar/test_nonce.py::test_nonce_key_zero_at_latest"}]}]}
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    assert main(["replay", str(tmp_path)]) == 1
+    assert "reproduced      SC-002" in capsys.readouterr().out
+    assert main(["replay", str(tmp_path), "--reference"]) == 0
+    assert "not reproduced  SC-002" in capsys.readouterr().out
