@@ -172,3 +172,23 @@ def test_a_sender_without_code_keeps_its_earlier_requests() -> None:
         journal.sent(record, None, Peer(), None)  # type: ignore[arg-type]
     steps = journal.world_for(final, {}, Peer(), None)["steps"]  # type: ignore[arg-type]
     assert len(steps) == 2 and RecordedRequest.from_json(steps[0]["request"]) == first
+
+
+def test_an_address_in_the_query_is_the_cases_own() -> None:
+    """``GET /check?address=`` of a fresh cluster: the replay's chain must deploy it (WH-060)."""
+    scenario, a = _case_world()
+
+    class Peer:
+        down_mode = None
+
+        def __init__(self) -> None:
+            self.scenario = scenario
+
+        def armed(self) -> tuple[FaultPlan, ...]:
+            return ()
+
+    journal = WorldJournal(load_profile("pimlico"), BASE, ("T", "S"))
+    record = RecordedRequest("GET", "/check", f"address=0x{a['home'].hex()}", b"", headers=())
+    journal.sent(record, None, Peer(), None)  # type: ignore[arg-type]
+    (step,) = journal.world_for(record, {}, Peer(), None)["steps"]  # type: ignore[arg-type]
+    assert apply_delta(BASE, step["chain"]).clusters == BASE.clusters | {a["home"]}

@@ -48,4 +48,5 @@ def test_timestamp_in_any_other_form_is_401(wh: Harness, observe: Observer) -> N
             if answer.status != 401:
                 raise wh.failure("WH-069", f"webhook-timestamp in the {form} form "
                                  f"({TIMESTAMP_FORMS[form](0)!r} for 0), {offset:+d} s, MAC "
-                                 "over that text, was not refused: expected 401", record, answer)
+                                 "over that text, was not refused: expected 401", record, answer,
+                                 expected_answers=[{"status": 401, "body": None}])

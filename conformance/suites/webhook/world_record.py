@@ -135,9 +135,9 @@ class WorldJournal:
                      None)
         last = sent[index] if index is not None else Sent(record, None,
                                                           PeerState.capture(peer, kv))
-        body = record.body.decode("utf-8", "replace")
         scenario = last.state.scenario
-        own = (addresses_in(body, scenario) | self._sender(record)) - self.base.role_addresses()
+        own = (addresses_in(_text(record), scenario) | self._sender(record)
+               ) - self.base.role_addresses()
         keep = relevant_addresses(scenario, self.base, own)
         needles = [a.hex() for a in own]
         earlier = [s for s in sent[:index] if needles and _names_any(s.record, needles)]
@@ -162,9 +162,14 @@ class WorldJournal:
         return step
 
 
+def _text(record: RecordedRequest) -> str:
+    """Where a request names addresses: its path, query and body (``/check?address=``)."""
+    return f"{record.path}?{record.query} {record.body.decode('utf-8', 'replace')}"
+
+
 def _names_any(record: RecordedRequest, needles: list[str]) -> bool:
-    """True when the request's body names one of the addresses (lower-case hex) ``needles``."""
-    text = record.body.decode("utf-8", "replace").lower()
+    """True when the request names one of the addresses (lower-case hex) ``needles``."""
+    text = _text(record).lower()
     return any(needle in text for needle in needles)
 
 
