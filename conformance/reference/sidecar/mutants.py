@@ -1,8 +1,8 @@
 """Mutants of the reference sidecar: each breaks one SC rule at one seam of ``node.py``.
 
 Run one with ``AMC_MUTANT=NAME python -m conformance.reference.sidecar`` or
-``amc run sidecar --reference --mutant NAME``; the rules in ``breaks`` must FAIL (tests/quality).
-``scenario`` names the sidecar scenario that exposes it and ``faults`` the peer faults it needs.
+``amc run sidecar --reference --mutant NAME``; the rules in ``breaks`` must FAIL
+(tests/quality/test_sidecar_mutants.py: each mutant against its own rules' checks).
 """
 
 from __future__ import annotations

@@ -346,10 +346,9 @@ class Sidecar:
             wg, x = keccak(key_pair(wg_key).public_compressed), keccak(
                 key_pair(x_key).public_compressed)
             work = self.plan(key, chain, x, wg)
-            for index, item in enumerate(work):
+            for item in work:
                 later = self.quirk == "later-ops-other-key" and item.label != "registration"
                 self.complete(item, wg_key if later else key)
-                del index
             self.log(f"all work landed ({len(work)} operations)")
             while self.config.scenario.linger:
                 self.sleep(3600)
