@@ -55,7 +55,8 @@ def judge_webhook_signature(view: RunView) -> Finding | None:
 
 
 def judge_webhook_approves(view: RunView) -> Finding | None:
-    """WH-016: a factory member's allowlisted execute(own cluster, 0, inner) is approved."""
+    """WH-016 / WH-017: a member's (factory or Path A) allowlisted execute(own cluster, 0,
+    inner) is approved."""
     asks = webhook_answers(view)
     if not asks:
         raise NotJudged("the paymaster asked the webhook nothing in this run")
@@ -64,7 +65,7 @@ def judge_webhook_approves(view: RunView) -> Finding | None:
                         "own rule)")
     denied = [e for e in asks if _approved(e) is False]
     if denied:
-        return Finding("the webhook denied a factory member's allowlisted operation",
+        return Finding("the webhook denied a member's allowlisted operation",
                        evidence(denied[:3]))
     return None
 

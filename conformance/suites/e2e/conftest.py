@@ -37,7 +37,8 @@ def runs(amc_state: RunState, pytestconfig: pytest.Config) -> Iterator[SidecarRu
         return f"{hop}: {parts.describe(hop)}"
 
     built = SidecarRuns(e2e.world, e2e.sidecar, Timing.of(amc_state.profile.sidecar),
-                        amc_state.profile, amc_state.report_dir, links=e2e.links, label=label)
+                        amc_state.profile, amc_state.report_dir, links=e2e.links, label=label,
+                        path_a_members="artifact" in parts.account)
     try:
         yield built
     finally:

@@ -43,7 +43,21 @@ def test_webhook_accepts_the_paymasters_signature(runs: SidecarRuns, observe: Ob
 @pytest.mark.parametrize("scenario", ["fresh", "envelopes-alchemy"])
 def test_webhook_approves_member_operations(runs: SidecarRuns, observe: Observer,
                                             scenario: str) -> None:
+    """Factory members (the reference account world)."""
+    if runs.path_a_members:
+        pytest.skip("--account-artifact members are Path A members (allowlisted app ids): "
+                    "their approval is judged by WH-017")
     judge(runs, observe, "WH-016", scenario, judge_webhook_approves)
+
+
+@rules("WH-017")
+@pytest.mark.parametrize("scenario", ["fresh", "envelopes-alchemy"])
+def test_webhook_approves_path_a_members(runs: SidecarRuns, observe: Observer,
+                                         scenario: str) -> None:
+    """Path A members (an --account-artifact deployed behind the proxy, app id allowlisted)."""
+    if not runs.path_a_members:
+        pytest.skip("the reference account world's members are factory members: WH-016")
+    judge(runs, observe, "WH-017", scenario, judge_webhook_approves)
 
 
 @rules("AC-009")

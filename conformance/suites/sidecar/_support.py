@@ -43,6 +43,9 @@ class SidecarRuns:
     """e2e: the webhook the paymaster asks first, per dialect (empty: no webhook)."""
     label: Callable[[str], str] | None = None
     """e2e: the hop (and its implementation) a rule's FAIL is attributed to."""
+    path_a_members: bool = False
+    """e2e with ``--account-artifact``: members are allowlisted app ids (Path A), not factory
+    members, so the webhook's provenance step is WH-017's, not WH-016's."""
     _runs: dict[str, SidecarRun] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
