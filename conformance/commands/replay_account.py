@@ -32,6 +32,9 @@ def judge_last(expect: Mapping[str, Any], last: Any, paid: int) -> tuple[str, st
         else:
             ok = not last.success and (not errors or last.error in errors)
             want = "revert " + (" or ".join(errors) if errors else "(any error)")
+            if expect.get("output") is not None:  # the very revert data (AC-019)
+                ok = ok and "0x" + last.output.hex() == expect["output"]
+                want += f" with data {str(expect['output'])[:42]}"
         return ("not reproduced" if ok else "reproduced"), f"last step {seen}; requires {want}"
     if "paid" in expect:
         ok = last.success and paid == int(expect["paid"])

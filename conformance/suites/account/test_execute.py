@@ -47,4 +47,5 @@ def test_callee_revert_data_bubbles_unchanged(world: AccountWorld, observe: Obse
                       sender=world.entry_point)
     if seen.success or seen.output != revert_data:
         fail(world, "AC-019", f"execute of a callee reverting with 0x{revert_data.hex()[:200]} "
-             f"{seen.describe()}; §6 requires the same revert data")
+             f"{seen.describe()}; §6 requires the same revert data",
+             expect={"reverts": True, "errors": [], "output": "0x" + revert_data.hex()})
