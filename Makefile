@@ -37,6 +37,7 @@ nightly: install
 	$(BIN)/amc run all --reference --slow --max-examples 500 --hypothesis-db .hypothesis-nightly
 	AMC_QUALITY_SEED=$$(date -u +%Y%m%d) $(BIN)/python -m pytest -n $(WORKERS) -q -m "quality or slow"
 	$(BIN)/amc fuzz replay
+	$(BIN)/amc run sidecar --reference --profile pimlico-realtime --rule SC-018 --rule SC-023 --rule SC-024 --rule SC-025
 
 # Every fuzz target for FUZZ_SECONDS with WORKERS libFuzzer workers (findings in
 # corpora/<target>/crashes; nightly.yml runs the targets in parallel jobs instead).

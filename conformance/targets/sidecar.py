@@ -94,7 +94,10 @@ class Timing:
                    settings.receipt_interval_seconds * f, f)
 
     def scaled(self, scale: float) -> Timing:
-        """Every duration (and the time factor) multiplied by ``scale``."""
+        """A scenario's clock: the time factor multiplied by ``scale``, but never beyond 0.1
+        (a 6 s rate window) unless the profile's own factor is larger (real time stays real)."""
+        target = max(self.factor, min(self.factor * scale, 0.1))
+        scale = target / self.factor
         if scale == 1.0:
             return self
         return Timing(self.initial * scale, self.cap * scale, self.window * scale,
