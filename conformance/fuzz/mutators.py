@@ -18,13 +18,19 @@ _HEAD = 4
 """Calldata: the ABI words start after the 4-byte selector."""
 
 
-def _words(data: bytes) -> list[int]:
-    """Positions of 32-byte words: the outer head, and the inner call the offset points to."""
+def _words(data: bytes) -> tuple[list[int], list[int]]:
+    """Positions of 32-byte words: (heads, all). Heads are the outer head words, the length word
+    the offset points to and the first head words of the nested call there; all adds every other
+    word of both levels."""
+    offset = int.from_bytes(data[68:100], "big") if len(data) >= 100 else 1 << 256
     outer = list(range(_HEAD, max(_HEAD, len(data) - 31), 32))
-    offset = int.from_bytes(data[68:100], "big") if len(data) >= 100 else 0
-    inner_start = _HEAD + offset + 32 + 4  # length word, then the inner selector
-    inner = list(range(inner_start, len(data) - 31, 32)) if offset < len(data) else []
-    return outer + inner
+    heads = [p for p in (_HEAD, 36, 68) if p + 32 <= len(data)]
+    inner: list[int] = []
+    if _HEAD + offset + 32 <= len(data):
+        heads.append(_HEAD + offset)
+        inner = list(range(_HEAD + offset + 36, len(data) - 31, 32))
+        heads += inner[:4]
+    return heads, outer + inner
 
 
 def _interesting(rng: random.Random, old: int, remaining: int) -> int:
@@ -35,7 +41,8 @@ def _interesting(rng: random.Random, old: int, remaining: int) -> int:
 
 
 def _set_word(data: bytes, rng: random.Random) -> bytes:
-    positions = _words(data)
+    heads, every = _words(data)
+    positions = heads if heads and rng.random() < 0.5 else every
     if not positions:
         return data
     pos = rng.choice(positions)

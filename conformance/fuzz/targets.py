@@ -26,6 +26,7 @@ TARGETS: dict[str, str] = {
 
 CANDIDATE_TARGETS: dict[str, str] = {
     "candidate_decoder": "conformance.fuzz.candidate_decoder",
+    "webhook_http": "conformance.fuzz.webhook_http",
 }
 """Targets that need a candidate (``amc fuzz decoder --callable``); not replayed by default."""
 

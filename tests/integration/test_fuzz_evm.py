@@ -7,6 +7,9 @@ many EVM calls because each runs inside a reverted checkpoint.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from conformance.fuzz.corpus import calldata_vectors
@@ -106,3 +109,44 @@ def test_rss_stays_flat_over_10k_evm_calls(probe: SolidityProbe) -> None:
 def test_rss_stays_flat_over_100k_evm_calls(probe: SolidityProbe) -> None:
     before, after = _flat_over(probe, 100_000)
     assert after - before < max(2048, before // 10), (before, after)
+
+
+def _account_target(monkeypatch: pytest.MonkeyPatch, artifact: Path):  # type: ignore[no-untyped-def]
+    from conformance.fuzz.targets import load_target
+
+    monkeypatch.setenv("AMC_FUZZ_ACCOUNT_ARTIFACT", str(artifact))
+    module = load_target("decoder_agreement", fresh=True)
+    module.setup()
+    return module
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "conformance/reference/account/artifacts"
+
+
+def test_a_candidate_account_artifact_outside_the_package_is_judged_ac035(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``amc fuzz account --artifact FILE``: a copy of the reference passes the seeds, a copy
+    of the fixed-offset mutant fails the offset-into-the-head layout by AC-035."""
+    good, bad = tmp_path / "Good.json", tmp_path / "Bad.json"
+    shutil.copy(ARTIFACTS / "ClusterMember.json", good)
+    shutil.copy(ARTIFACTS / "mutants/bootstrap-inner-at-fixed-offset.json", bad)
+    reference = _account_target(monkeypatch, good)
+    seed = reference.seeds(canonical_only=True)[0]
+    moved = seed[:68] + word(0x40) + seed[100:]
+    assert judge(reference, seed) is None and judge(reference, moved) is None
+    outcome = judge(_account_target(monkeypatch, bad), moved)
+    assert outcome is not None and outcome.rule == "AC-035"
+
+
+@pytest.mark.slow
+def test_amc_fuzz_account_finds_the_fixed_offset_candidate(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "Candidate.json"
+    shutil.copy(ARTIFACTS / "mutants/bootstrap-inner-at-fixed-offset.json", bad)
+    done = subprocess.run([sys.executable, "-m", "conformance.cli", "fuzz", "account",
+                           "--artifact", str(bad), "--seconds", "90", "--corpus",
+                           str(tmp_path / "corpus")], capture_output=True, text=True,
+                          timeout=400, cwd=ARTIFACTS.parents[3])
+    assert done.returncode == 1 and "FINDING AC-03" in done.stdout, done.stdout + done.stderr

@@ -122,3 +122,37 @@ def test_a_candidate_decoder_outside_the_package_is_fuzzed(tmp_path: Path) -> No
     assert "FINDING" in done.stdout
     note = next((tmp_path / "corpus" / "crashes").glob("*.txt")).read_text()
     assert "--callable candidate_pkg.reader:decode" in note
+
+
+def test_webhook_reference_campaign_states_its_oracles(tmp_path: Path) -> None:
+    done = subprocess.run([*AMC, "fuzz", "webhook", "--reference", "--seconds", "8", "--corpus",
+                           str(tmp_path / "corpus")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "decoder agreement of approvals (WH-066, WH-067)" in done.stdout
+    assert "requests, findings 0" in done.stdout
+
+
+def test_webhook_launch_of_a_lenient_decoder_is_caught_wh067(tmp_path: Path) -> None:
+    """--launch with the reference's lenient-decoder mutant: an approval of a dirty-address
+    callData Solidity rejects is found by the decoder-agreement oracle (the suite owns the
+    chain); with --url the same oracle is off and the output says so."""
+    env = {**os.environ, "AMC_MUTANT": "lenient-decoder-dirty-address"}
+    done = subprocess.run([*AMC, "fuzz", "webhook", "--launch",
+                           f"{sys.executable} -m conformance.reference.webhook.server",
+                           "--seconds", "60", "--corpus", str(tmp_path / "corpus")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert list((tmp_path / "corpus" / "crashes").glob("WH-067-*"))
+
+
+def test_webhook_url_mode_says_decoder_agreement_is_off(tmp_path: Path) -> None:
+    from conformance.reference.webhook.app import create_app
+    from conformance.reference.webhook.server import start_in_thread
+
+    with start_in_thread(create_app({})) as server:  # misconfigured: 500 everywhere (WH-065)
+        done = subprocess.run([*AMC, "fuzz", "webhook", "--url", server.url, "--seconds", "5",
+                               "--corpus", str(tmp_path / "corpus")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    assert "decoder agreement OFF" in done.stdout
+    assert done.returncode == 1 and list((tmp_path / "corpus" / "crashes").glob("WH-009-*"))
