@@ -24,7 +24,7 @@ class CheckInfo:
 
 
 def discover_checks(
-    components: tuple[str, ...] = ("webhook", "account", "sidecar"),
+    components: tuple[str, ...] = ("webhook", "account", "sidecar", "e2e"),
 ) -> list[CheckInfo]:
     """Every check in ``conformance/suites/<component>/test_*.py``."""
     found: list[CheckInfo] = []
