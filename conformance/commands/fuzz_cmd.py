@@ -18,8 +18,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from conformance.errors import UsageError
+
+if TYPE_CHECKING:
+    from conformance.fuzz.run_config import Progress
 
 VERBS = ("list", "replay", "seeds", "promote", "decoder", "account", "webhook")
 
@@ -64,24 +68,22 @@ def fuzz_command(args: argparse.Namespace) -> int:
 class ProgressPrinter:
     """A live line on a TTY (rewritten in place); without one, a line every 10 s."""
 
-    def __init__(self, stream: object = None, every: float = 10.0) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+    def __init__(self, stream: TextIO | None = None, every: float = 10.0) -> None:
+        self.stream: TextIO = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.every = every if not self.tty else 0.5
         self.last = -1e9
 
-    def __call__(self, progress: object) -> None:
+    def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
         if now - self.last < self.every:
             return
         self.last = now
-        line = progress.line()  # type: ignore[attr-defined]
-        if self.tty:
-            self.stream.write("\r\x1b[K" + line)  # type: ignore[attr-defined]
-        else:
-            self.stream.write(line + "\n")  # type: ignore[attr-defined]
-        self.stream.flush()  # type: ignore[attr-defined]
+        line = progress.line()
+        self.stream.write("\r\x1b[K" + line if self.tty else line + "\n")
+        self.stream.flush()
 
     def done(self) -> None:
+        """End the live line."""
         if self.tty:
-            self.stream.write("\n")  # type: ignore[attr-defined]
+            self.stream.write("\n")

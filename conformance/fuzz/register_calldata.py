@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from coincurve import PublicKey
 from eth_hash.auto import keccak
@@ -68,7 +69,8 @@ def _malleate(proof: DstackProof, transform: int) -> DstackProof:
     name = {1: "app_signature", 2: "kms_signature", 3: "message_signature"}.get(transform)
     if name is None or len(getattr(proof, name)) != 65:
         return proof
-    return dataclasses.replace(proof, **{name: to_high_s(getattr(proof, name))})
+    changes: dict[str, Any] = {name: to_high_s(getattr(proof, name))}
+    return dataclasses.replace(proof, **changes)
 
 
 def _signer(digest: bytes, sig: bytes, what: str) -> bytes:
