@@ -10,7 +10,6 @@ may cache, so cached answers never go stale between cases (PROTOCOL.md §5 "Cach
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets as _secrets
 import threading
@@ -41,6 +40,7 @@ from conformance.peers.kv import KvPeer
 from conformance.profiles.loader import Profile
 from conformance.protocol.hexutil import parse_address
 from conformance.suites.webhook import cases
+from conformance.suites.webhook.judgement import STAND_IN_SENDER, Judgement, NotJudged
 from conformance.suites.webhook.reproduce import (
     RecordedRequest,
     Signing,
@@ -59,30 +59,12 @@ from conformance.targets.webhook import (
 from conformance.targets.webhook_http import Answer, HttpWebhook, WebhookRequest
 from conformance.targets.webhook_replay import scenario_for
 
-STAND_IN_SENDER = bytes.fromhex("5e" * 20)
-"""A made-up sender for requests judged before the chain is asked (token, chain id, body)."""
 NEEDS_CHAIN = "needs --launch or --reference: the suite must own the chain the webhook asks"
 NEEDS_RESTART = ("needs --launch or --reference: the suite must start the webhook with other "
                  "settings")
 ROLES = ("member", "path-a", "both", "stranger", "hostile", "reverting", "no-code")
 """Sender roles a case can install (PROTOCOL.md §5 step 3)."""
 
-BASELINE_RULES = {
-    "bad-token": "WH-010", "chain-mismatch": "WH-013", "outer-selector-not-execute": "WH-023",
-    "value-nonzero": "WH-024", "inner-selector-not-allowed": "WH-025",
-    "target-not-our-cluster": "WH-031", "sender-daily-cap": "WH-041", "rpc-failure": "WH-022",
-}
-"""The rule whose FAIL explains a baseline denied with this reason (on a fault-free chain an
-rpc-failure is a revert or an empty answer read as a fault: WH-022). ``not-cluster-member``
-depends on the sender's branch (``PROVENANCE_RULES``)."""
-
-PROVENANCE_RULES = {"member": "WH-016", "path-a": "WH-017", "both": "WH-016"}
-"""The provenance rule a denied ``not-cluster-member`` baseline of each role belongs to."""
-
-
-class NotJudged(TargetError):
-    """ERROR: a check's precondition failed (its approvable baseline was not approved); the
-    finding belongs to the rule named in the message, not to the check's own rule."""
 
 
 def token_reading(query: str, token: str) -> bool | None:
@@ -97,7 +79,7 @@ def token_reading(query: str, token: str) -> bool | None:
     return True if raw[0] == quote(token, safe="") or raw[0] == token else None
 
 
-class Harness:
+class Harness(Judgement):
     """Everything a webhook check needs (see the module docstring)."""
 
     def __init__(self, *, profile: Profile, profile_arg: str, target: TargetSpec,
@@ -335,29 +317,6 @@ class Harness:
     deliver = _deliver
     """``_deliver`` for a check that builds its own ``WebhookRequest`` (still scanned)."""
 
-    def scan(self, method: str, path: str, request_headers: Mapping[str, str],
-             request_body: bytes, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        """WH-071 over every answer any check receives: record each secret (or MAC part) it
-        carries in ``leaks`` and in ``logs/leaks-<worker>.jsonl`` (read by the WH-071 check)."""
-        found = self.scanner.scan(headers, body, self.scanner.macs(request_headers, request_body))
-        if not found:
-            return
-        entry = {"request": f"{method} {path}", "status": status,
-                 "found": [f"{leak.what} in the {leak.where}" for leak in found]}
-        self.leaks.append(entry)
-        with contextlib.suppress(OSError):
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            with (self.log_dir / f"leaks-{self.worker}.jsonl").open("a") as out:
-                out.write(json.dumps(entry) + "\n")
-
-    def found_leaks(self) -> list[dict[str, Any]]:
-        """Every leak any worker of this run recorded so far (WH-071)."""
-        entries: list[dict[str, Any]] = []
-        for path in sorted(self.log_dir.glob("leaks-*.jsonl")):
-            with contextlib.suppress(OSError, ValueError):
-                entries += [json.loads(line) for line in path.read_text().splitlines() if line]
-        return entries
-
     def _count(self, record: RecordedRequest, answer: Answer, request: WebhookRequest) -> None:
         """The ledger (the daily cap's state): one approval per request, a replayed signed
         request (same webhook-id, timestamp and body: WH-070) counted once."""
@@ -444,37 +403,6 @@ class Harness:
                             cause=self.scrub(cause if cause is not None
                                              else self.cause(record, answer, expectation)))
 
-    def input_class(self, record: RecordedRequest) -> str:
-        """The kind of input a request is, for a root cause: its sender's role."""
-        reader = read_pimlico_body if record.path == "/pimlico" else read_alchemy_body
-        reading = reader(record.body, self.profile.chain_id)
-        if not isinstance(reading, BodyReading):
-            return f"a malformed body on {record.method} {record.path}"
-        role = self.roles.get(reading.sender)
-        if role is None:
-            return "a stand-in sender" if reading.sender == STAND_IN_SENDER else "a known sender"
-        return f"a {role} sender"
-
-    def cause(self, record: RecordedRequest, answer: Answer | None,
-              expectation: Expectation | None = None) -> str:
-        """The root-cause key of a wrong answer (FAILs of different rules with the same key
-        are one defect in the report): "denied with R on <input class>", "answered S on
-        <route>", "approved <input class> where the policy says R"."""
-        route = f"{record.method} {record.path}"
-        if answer is None or (expectation is not None
-                              and expectation.accepts(answer.status, answer.json)):
-            return ""  # the answer is right: the defect is elsewhere (reads, caching)
-        body = answer.json if isinstance(answer.json, dict) else None
-        if answer.status != 200 or body is None:
-            return f"answered {answer.status} on {route}"
-        if body.get("approved") is False or body.get("sponsor") is False:
-            reason = body.get("reason") or "sponsor:false"
-            return f"denied with {reason} on {self.input_class(record)}"
-        if expectation is not None and (body.get("approved") or body.get("sponsor")):
-            return (f"approved {self.input_class(record)} where the policy says "
-                    f"{expectation.decided_by}")
-        return f"answered {answer.describe(60)} on {route}"
-
     def scrub(self, text: str) -> str:
         """``text`` with this run's secrets replaced by their variable names."""
         if self.secrets is not None:
@@ -482,56 +410,6 @@ class Harness:
             if self.secrets.hmac_secret:
                 text = text.replace(self.secrets.hmac_secret, "$" + self.settings.hmac_secret_env)
         return text
-
-    def confirm_baseline(self, rule: str, role: str = "member", *, route: str = "/") -> None:
-        """A check's precondition (issue 7 §4): one approvable request of ``role`` (a fresh
-        sender and cluster) on ``route`` is approved before the check judges ``rule``'s
-        variant. When it is not: ERROR "not judged: baseline denied with R → see <rule>"
-        (``NotJudged``), never a FAIL of a rule the check did not test. Once per check and
-        role; without the suite's chain (``--url``) there is no world of ours to confirm.
-        Also learns whether the target uses ``CACHE_URL`` (``uses_kv``)."""
-        if self.peer is None or self.secrets is None:
-            return
-        key = (role, route)
-        if key not in self._baselines:
-            kv_before = len(self.kv.requests) if self.kv is not None else 0
-            self._baselines[key] = self._baseline(rule, role, route)
-            if self.kv is not None and len(self.kv.requests) > kv_before:
-                self.uses_kv = True
-            elif self.uses_kv is None and self._baselines[key] is None:
-                self.uses_kv = False
-            self.peer.clear_log()
-        problem = self._baselines[key]
-        if problem is not None and not str(problem).split("→ see ", 1)[-1].startswith(rule):
-            raise problem  # the check of the rule that explains it judges the case itself
-
-    def _baseline(self, rule: str, role: str, route: str) -> NotJudged | None:
-        sender, call = self.approvable(role, fresh_cluster=True)
-        if route == "/pimlico":
-            body = cases.pimlico(sender, call, self.profile.chain_id)
-            record, answer = self.pimlico(body)
-            good = {"sponsor": True}
-        else:
-            record, answer = self.alchemy(cases.alchemy(sender, call, self.chain_hex()))
-            good = {"approved": True}
-        if answer.status == 200 and answer.json == good:
-            return None
-        owner = self._baseline_owner(role, route, answer)
-        what = (f"denied with {answer.reason}" if answer.reason
-                else f"answered {answer.describe(60)}")
-        return NotJudged(f"not judged: baseline {what} → see {owner} (a fresh {role} sender "
-                         f"on {route}: the approvable world this check needs)")
-
-    def _baseline_owner(self, role: str, route: str, answer: Answer) -> str:
-        """The rule whose FAIL explains a baseline that was not approved."""
-        reason = answer.reason
-        if answer.status == 200 and reason == "not-cluster-member":
-            return PROVENANCE_RULES.get(role, "WH-016")
-        if answer.status == 200 and reason in BASELINE_RULES:
-            return BASELINE_RULES[reason]
-        if route == "/pimlico":
-            return {401: "WH-048", 503: "WH-053"}.get(answer.status, "WH-047")
-        return {500: "WH-065", 400: "WH-006"}.get(answer.status, "WH-003")
 
     def judge(self, rule: str, record: RecordedRequest, answer: Answer,
               expectation: Expectation, message: str = "wrong answer") -> None:
