@@ -294,3 +294,19 @@ def keygen_command(args: argparse.Namespace) -> int:
     print(f"private key: {private} (keep it secret: a CI secret, never in the repository)")
     print(f"public key:  {public} (publish it beside your releases)")
     return 0
+
+
+def write_combined(report_dirs: list[str], out: Path | None) -> dict[str, Path]:
+    """``amc run all``'s one combined report over its component runs: the matrix (one column
+    per run, every rule, failures linked to each run's report) in ``out`` (default: a fresh
+    ``reports/all-<UTC time>/``)."""
+    from conformance.report.matrix import RuleInfo, SourceRun, build_matrix, write_matrix
+    from conformance.rules import load_catalogue
+
+    if out is None:
+        out = Path("reports") / f"all-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    sources = [Path(d) / "results.json" for d in report_dirs]
+    runs = [SourceRun(read_run(path), path) for path in sources if path.is_file()]
+    info = {rule.id: RuleInfo(rule.component, rule.source.removeprefix("PROTOCOL.md ").strip())
+            for rule in load_catalogue().rules}
+    return write_matrix(build_matrix(runs, out, rule_info=info, kills=mutant_kills()), out)

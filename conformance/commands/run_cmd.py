@@ -265,6 +265,10 @@ def run_command(args: argparse.Namespace) -> int:
     runs = run_plan(plan, args.seconds,
                     lambda c, p, budget: _run_one(args, c, p, console, seconds=budget))
     print_all_summary(console, runs)
+    from conformance.commands.report_cmd import write_combined
+
+    combined = write_combined([r.report_dir for r in runs if r.report_dir], args.report_dir)
+    console.print(f"combined report: {combined['html']}")
     return overall_exit_code(runs)
 
 

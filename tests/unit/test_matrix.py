@@ -167,3 +167,16 @@ def test_cli_matrix_over_a_folder_of_runs(tmp_path: Path, capsys) -> None:
     assert kills["WH-013"] >= 1  # the registry's skip-chain-check mutant
     assert main(["report", "matrix", str(tmp_path / "nothing"), "--report-dir",
                  str(tmp_path / "m")]) == 2
+
+
+def test_combined_report_of_run_all_folders(tmp_path: Path) -> None:
+    """``amc run all`` writes one combined report over its component runs (the matrix); a run
+    folder without results (a run not started) is left out."""
+    from conformance.commands.report_cmd import write_combined
+
+    sample_runs(tmp_path)
+    dirs = [str(tmp_path / "runs" / n) for n in ("ref", "mutant", "account", "not-started")]
+    paths = write_combined(dirs, tmp_path / "all")
+    doc = json.loads(paths["json"].read_text())
+    assert len(doc["columns"]) == 3 and paths["html"].name == "matrix.html"
+    assert doc["columns"][0]["report_link"] == "../runs/ref/report.html"
