@@ -47,8 +47,13 @@ def runs(amc_state: RunState, pytestconfig: pytest.Config) -> Iterator[SidecarRu
 
 
 def _write_timelines(runs: SidecarRuns) -> None:
+    """``<report>/e2e/timeline-<scenario>.txt``, and the same text as a run log (so
+    results.json and report.html carry it with the other logs)."""
     directory = runs.report_dir / "e2e"
     directory.mkdir(parents=True, exist_ok=True)
+    logs = runs.report_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
     for name in list(runs._runs):  # noqa: SLF001 - the runs this session played
-        text = render_timeline(timeline(runs.view(name)))
-        (directory / f"timeline-{name}.txt").write_text(text + "\n")
+        text = render_timeline(timeline(runs.view(name))) + "\n"
+        (directory / f"timeline-{name}.txt").write_text(text)
+        (logs / f"e2e-timeline-{name}.log").write_text(text)
