@@ -1,9 +1,10 @@
 """A misbehaving webhook for the secret-redaction tests (issue 7 §2), run as a real process.
 
 ``python leaky_webhook.py MODE SIDE_FILE [PORT]``: records the token and HMAC secret it was
-given (its environment) in ``SIDE_FILE`` (outside any report directory) so the test knows the
-canaries even when the suite generated them, prints them to stdout (a launched target's log
-lands in the report directory), then serves on 127.0.0.1 (``PORT`` or ``$PORT``):
+given (its environment) as one JSON line per launch in ``SIDE_FILE`` (outside any report
+directory) so the test knows the canaries even when the suite generated them, prints them to
+stdout (a launched target's log lands in the report directory), then serves on 127.0.0.1
+(``PORT`` or ``$PORT``):
 
 - ``hang``: ``/healthz`` answers, every other request hangs;
 - ``reset``: ``/healthz`` answers, every other request has its connection closed unanswered;
@@ -61,8 +62,8 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     token = os.environ.get("ALCHEMY_WEBHOOK_TOKEN", "")
     secret = os.environ.get("PIMLICO_WEBHOOK_SECRET", "")
-    with open(SIDE_FILE, "w") as side:
-        json.dump({"token": token, "secret": secret}, side)
+    with open(SIDE_FILE, "a") as side:  # one line per launch: variants get their own secrets
+        side.write(json.dumps({"token": token, "secret": secret}) + "\n")
     print(f"starting with token={token} secret={secret}", flush=True)
     if MODE == "record":
         return

@@ -110,8 +110,10 @@ def url_target(tmp_path: Path, env: dict[str, str], request: pytest.FixtureReque
 
 
 def _side_canaries(outcome: Outcome) -> list[str]:
-    side = json.loads(outcome.side.read_text())
-    return _canaries(side["token"], side["secret"])
+    """The secrets of every launch (the main target's and each variant's)."""
+    launches = [json.loads(line) for line in outcome.side.read_text().splitlines()]
+    assert launches
+    return [form for side in launches for form in _canaries(side["token"], side["secret"])]
 
 
 @pytest.mark.parametrize(("url_target", "rules", "expect"),
