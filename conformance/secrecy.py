@@ -1,4 +1,5 @@
-"""The secrets of this process, masked wherever text is made (ARCHITECTURE.md "Secrets", issue 7 §2).
+"""The secrets of this process, masked wherever text is made (ARCHITECTURE.md "Secrets",
+issue 7 §2).
 
 Every layer may import this module: a secret is masked at the source — the ``repr`` of a
 request, the message of a transport error, a launched target's log, a test report's traceback —

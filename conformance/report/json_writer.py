@@ -1,4 +1,5 @@
-"""``results.json``: the source of truth every other report is rendered from (ARCHITECTURE.md "Layout").
+"""``results.json``: the source of truth every other report is rendered from
+(ARCHITECTURE.md "Layout").
 
 Written pretty, rules in catalogue order, secrets redacted, validated against
 ``results.schema.json`` before a byte reaches the disk; read back into ``RunResults``.

@@ -1,4 +1,5 @@
-"""The numbered rule catalogue: ``rules.toml`` loaded, validated and queried (ARCHITECTURE.md "Rule ids").
+"""The numbered rule catalogue: ``rules.toml`` loaded, validated and queried
+(ARCHITECTURE.md "Rule ids").
 
 Every normative statement of PROTOCOL.md has one rule: an id (``UO``/``AT``/``WH``/``AC``/``SC``
 and three digits, never renumbered), the component tested for it, a MUST/SHOULD level, one

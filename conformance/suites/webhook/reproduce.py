@@ -1,4 +1,5 @@
-"""Recorded webhook requests: what a FAIL carries so it can be replayed (ARCHITECTURE.md "Reproducers").
+"""Recorded webhook requests: what a FAIL carries so it can be replayed
+(ARCHITECTURE.md "Reproducers").
 
 A request is recorded with secrets as *templates*: the query ``token={token}%00`` means "the
 shared token, then %00"; a Pimlico request records how it was signed (message id, timestamp

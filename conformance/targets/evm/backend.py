@@ -1,8 +1,8 @@
 """The EVM backend interface: one small protocol over an embedded EVM or a JSON-RPC node.
 
-An account-contract target (ARCHITECTURE.md: targets/) runs its checks through this interface, so the
-same check runs in-process (``PyrevmBackend``, the fast default) or against a real node
-(``RpcBackend``, e.g. a managed anvil). Addresses are 20-byte ``bytes`` at the interface.
+An account-contract target (ARCHITECTURE.md: targets/) runs its checks through this interface,
+so the same check runs in-process (``PyrevmBackend``, the fast default) or against a real
+node (``RpcBackend``, e.g. a managed anvil). Addresses are 20-byte ``bytes`` at the interface.
 
 ``BackendError`` is a harness fault (transport, node, EVM set-up): the suite maps it to ERROR,
 never FAIL. A transaction that reverts is *not* an error: it is a ``CallResult`` with
