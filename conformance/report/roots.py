@@ -6,7 +6,8 @@ FAILs of different rules with the same key are one defect. A failure without a k
 to what the target did: the deny reason its answer carried (``"reason":"X"``), the EntryPoint's
 ``FailedOp`` code, or the error it reverted with on the same kind of input; else the message
 with its values (hex, numbers, quoted text) blanked. Roots are ranked by the number of rules
-they affect, most first, so the report reads "3 defects, 33 rules affected" instead of 33 unranked FAILs.
+they affect, most first, so the report reads "3 defects, 33 rules affected" instead of 33
+unranked FAILs.
 """
 
 from __future__ import annotations
