@@ -50,12 +50,14 @@ class AccountProbe:
         world = open_account_world(spec, load_profile(profile))
         return cls(world, sign_eip191(BINDING_KEY, OP_HASH), world.fresh)
 
-    def bootstrap_call(self) -> bytes:
-        """The canonical bootstrap callData of the fresh member (a real registration)."""
+    def bootstrap_call(self, variant: int = 0) -> bytes:
+        """The canonical bootstrap callData of the fresh member (a real registration); each
+        ``variant`` binds other x/wg keys (all signed by the same binding key)."""
         from conformance.targets.account_world import BINDING_KEY, WG_PUB_KEY, X_PUB_KEY
 
-        proof = self.world.proof_for(self.member, BINDING_KEY)
-        inner = encode_dstack_register(proof, self.member, X_PUB_KEY, WG_PUB_KEY)
+        x = X_PUB_KEY if variant == 0 else bytes([variant]) * 32
+        proof = self.world.proof_for(self.member, BINDING_KEY, x=x)
+        inner = encode_dstack_register(proof, self.member, x, WG_PUB_KEY)
         return encode_execute(self.world.cluster, 0, inner)
 
     def answer(self, call_data: bytes) -> int | None:

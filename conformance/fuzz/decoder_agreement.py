@@ -141,7 +141,7 @@ def seeds(*, canonical_only: bool = False) -> list[bytes]:
     if spec is not None:
         account = AccountProbe.open(spec)
         try:
-            found.insert(0, account.bootstrap_call())
+            found[:0] = [account.bootstrap_call(variant) for variant in range(6)]
         finally:
             account.close()
     if not canonical_only:
