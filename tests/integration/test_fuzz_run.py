@@ -116,7 +116,7 @@ def test_a_candidate_decoder_outside_the_package_is_fuzzed(tmp_path: Path) -> No
     (tmp_path / "candidate_pkg" / "reader.py").write_text(CANDIDATE)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([*AMC, "fuzz", "decoder", "--callable", "candidate_pkg.reader:decode",
-                           "--seconds", "25", "--corpus", str(tmp_path / "corpus")],
+                           "--seconds", "12", "--corpus", str(tmp_path / "corpus")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FINDING" in done.stdout
@@ -133,6 +133,7 @@ def test_webhook_reference_campaign_states_its_oracles(tmp_path: Path) -> None:
     assert "requests, findings 0" in done.stdout
 
 
+@pytest.mark.slow
 def test_webhook_launch_of_a_lenient_decoder_is_caught_wh067(tmp_path: Path) -> None:
     """--launch with the reference's lenient-decoder mutant: an approval of a dirty-address
     callData Solidity rejects is found by the decoder-agreement oracle (the suite owns the
