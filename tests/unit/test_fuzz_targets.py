@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import re
 from pathlib import Path
 
@@ -190,3 +191,38 @@ def test_promoted_finding_becomes_a_calldata_vector(tmp_path: Path) -> None:
     assert evaluate(case.input)["strict"] == {"accepted": False, "errorKind": "trailing-bytes"}
     assert (tmp_path / "corpus" / dataclasses.replace(case).name).exists() is False
     assert len(corpus_entries(tmp_path / "corpus")) == 1
+
+
+def test_a_fuzz_one_input_finding_replays_and_shrinks_under_pytest() -> None:
+    """What atheris finds through ``fuzz_one_input`` is saved to the example database; the next
+    plain run of the same property replays it first and shrinks it (derandomize stays off)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.database import InMemoryExampleDatabase
+
+    from conformance.fuzz.properties import PROPERTY_SETTINGS
+
+    database = InMemoryExampleDatabase()
+    failing: list[bytes] = []
+
+    @settings(PROPERTY_SETTINGS, database=database, max_examples=1)
+    @given(st.binary(max_size=600))
+    def prop(data: bytes) -> None:
+        if len(data) >= 4:
+            failing.append(data)
+            raise Finding("UO-017", "planted")
+
+    assert not PROPERTY_SETTINGS.derandomize
+    raised = 0
+    rng = random.Random(7)
+    for buffer in (rng.randbytes(300) for _ in range(20)):  # raw bytes, as atheris gives
+        try:
+            prop.hypothesis.fuzz_one_input(buffer)
+        except Finding:
+            raised += 1
+    assert raised and database.data, "no finding, or it was not saved"
+    failing.clear()
+    with pytest.raises(Finding):
+        prop()
+    assert failing[0] and len(failing[0]) >= 4  # the saved finding is replayed first
+    assert failing[-1] == b"\x00" * 4  # and shrunk to the minimal failing input
