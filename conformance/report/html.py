@@ -61,7 +61,8 @@ def csp_hash(text: str) -> str:
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The jinja2 environment of every HTML report (autoescaped, strict, with ``csp_hash``)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("conformance.report", "templates"),
         autoescape=True,
@@ -116,7 +117,7 @@ def _context(run: RunResults, directory: Path | None = None) -> dict[str, Any]:
 
 def render_html(run: RunResults, directory: Path | None = None) -> str:
     """The page for an already prepared (redacted, sorted) run written into ``directory``."""
-    return _environment().get_template(TEMPLATE).render(_context(run, directory))
+    return template_environment().get_template(TEMPLATE).render(_context(run, directory))
 
 
 def write_html(run: RunResults, directory: Path, *, redactor: Redactor | None = None) -> Path:

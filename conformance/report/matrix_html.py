@@ -6,27 +6,12 @@ kind of Content-Security-Policy: only the page's own style and script run, admit
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-import jinja2
-
-from conformance.report.html import csp_hash
+from conformance.report.html import template_environment
 from conformance.report.matrix import Matrix
 
 TEMPLATE = "matrix.html.j2"
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("conformance.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters["csp_hash"] = csp_hash
-    return env
 
 
 def _percent(value: float | None) -> str:
@@ -35,6 +20,6 @@ def _percent(value: float | None) -> str:
 
 def render_matrix_html(matrix: Matrix, *, failures: list[dict[str, Any]]) -> str:
     """The page: totals, the matrix grouped by component and section, then each failure."""
-    return _environment().get_template(TEMPLATE).render(
+    return template_environment().get_template(TEMPLATE).render(
         matrix=matrix, groups=matrix.groups(), failures=failures, percent=_percent,
         flaky=matrix.flaky(), with_kills=any(r.kills is not None for r in matrix.rows))
