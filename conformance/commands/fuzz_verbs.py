@@ -67,8 +67,15 @@ def list_verb(args: argparse.Namespace) -> int:
 
 def replay_verb(args: argparse.Namespace) -> int:
     """``amc fuzz replay [TARGET] [--input FILE]``: 0 when every input passes."""
+    import os
+
     from conformance.fuzz.replay import replay_input, replay_target
     from conformance.fuzz.targets import TARGETS, require_target
+
+    if args.artifact:  # a finding of amc fuzz account: the same candidate account
+        if not Path(args.artifact).is_file():
+            raise UsageError(f"--artifact={args.artifact}: no such file")
+        os.environ["AMC_FUZZ_ACCOUNT_ARTIFACT"] = str(Path(args.artifact).resolve())
 
     if args.input is not None:
         if args.arg is None:

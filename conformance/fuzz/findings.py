@@ -46,18 +46,21 @@ def judge(module: ModuleType, data: bytes) -> Outcome | None:
 
 
 def replay_command(target: str, path: Path, *, plant: str | None = None,
-                   candidate: str | None = None) -> str:
+                   candidate: str | None = None, artifact: str | None = None) -> str:
     """The one-line command that replays ``path`` on ``target``."""
     words = ["amc", "fuzz", "replay", target, "--input", str(path)]
     if plant:
         words += ["--plant", plant]
     if candidate:
         words += ["--callable", candidate]
+    if artifact:
+        words += ["--artifact", artifact]
     return shlex.join(words)
 
 
 def record(corpus: Path, target: str, data: bytes, outcome: Outcome, *, plant: str | None = None,
-           candidate: str | None = None, minimised: bool = False) -> Path:
+           candidate: str | None = None, minimised: bool = False,
+           artifact: str | None = None) -> Path:
     """Write the finding to ``corpus/crashes/<rule>-<sha1>`` with its note; the input's path."""
     folder = corpus / CRASHES
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,8 @@ def record(corpus: Path, target: str, data: bytes, outcome: Outcome, *, plant: s
     note = [f"target: {target}", f"rule: {outcome.rule}", f"what: {outcome.message}",
             f"where: {outcome.where or '-'}", f"size: {len(data)} bytes",
             f"minimised: {'yes' if minimised else 'not yet'}",
-            f"replay: {replay_command(target, path, plant=plant, candidate=candidate)}"]
+            "replay: " + replay_command(target, path, plant=plant, candidate=candidate,
+                                        artifact=artifact)]
     if plant:
         note.insert(1, f"plant: {plant}")
     path.with_name(path.name + ".txt").write_text("\n".join(note) + "\n")

@@ -189,7 +189,8 @@ class _Triage:
         if self.summary.first_finding_after is None:
             self.summary.first_finding_after = time.monotonic() - self.started
         saved = record(self.config.corpus_dir, self.config.target, data, outcome,
-                       plant=self.config.plant, candidate=self.config.candidate)
+                       plant=self.config.plant, candidate=self.config.candidate,
+                       artifact=self.config.extra_env.get("AMC_FUZZ_ACCOUNT_ARTIFACT"))
         self.signatures[outcome.signature] = saved
         self.summary.findings.append(saved)
         if self.minimiser is not None and outcome.rule not in ("timeout", "oom"):
@@ -203,7 +204,8 @@ class _Triage:
         if len(data) >= path.stat().st_size:
             return
         smaller = record(self.config.corpus_dir, self.config.target, data, again,
-                         plant=self.config.plant, candidate=self.config.candidate, minimised=True)
+                         plant=self.config.plant, candidate=self.config.candidate, minimised=True,
+                         artifact=self.config.extra_env.get("AMC_FUZZ_ACCOUNT_ARTIFACT"))
         if smaller != path:
             forget(path)
         self.signatures[outcome.signature] = smaller
@@ -358,6 +360,7 @@ def fuzz(config: FuzzConfig, on_progress: Callable[[Progress], None] | None = No
     ``amc fuzz TARGET``)."""
     from conformance.fuzz.worker import prepare
 
+    os.environ.update(config.extra_env)  # seeds and the judge see what the workers see
     if not corpus_entries(config.corpus_dir):
         module = prepare(config.target, plant=config.plant, candidate=config.candidate)
         write_entries(config.corpus_dir, module.seeds(canonical_only=canonical_only))

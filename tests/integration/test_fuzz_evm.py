@@ -146,7 +146,8 @@ def test_amc_fuzz_account_finds_the_fixed_offset_candidate(tmp_path: Path) -> No
     bad = tmp_path / "Candidate.json"
     shutil.copy(ARTIFACTS / "mutants/bootstrap-inner-at-fixed-offset.json", bad)
     done = subprocess.run([sys.executable, "-m", "conformance.cli", "fuzz", "account",
-                           "--artifact", str(bad), "--seconds", "240", "--corpus",
+                           "--artifact", str(bad), "--seconds", "120", "--corpus",
                            str(tmp_path / "corpus")], capture_output=True, text=True,
                           timeout=600, cwd=ARTIFACTS.parents[3])
     assert done.returncode == 1 and "FINDING AC-03" in done.stdout, done.stdout + done.stderr
+    assert f"--artifact {bad}" in done.stdout  # the replay line names the candidate
