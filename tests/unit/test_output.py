@@ -202,7 +202,7 @@ def test_run_all_stops_at_a_signal_and_gives_one_exit_code() -> None:
     assert text.strip().endswith("exit 130")
 
 
-def test_amc_run_all_is_one_command(monkeypatch: pytest.MonkeyPatch,
+def test_amc_run_all_is_one_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     """``amc run all --seconds 60``: every run of the plan gets its share of one budget, one
     summary is printed, and the exit code is the worst of the runs."""
@@ -218,11 +218,13 @@ def test_amc_run_all_is_one_command(monkeypatch: pytest.MonkeyPatch,
         return ComponentRun(component, profile, code, {"PASS": 3, "FAIL": code}, f"/r/{profile}")
 
     monkeypatch.setattr(run_cmd, "_run_one", fake_run_one)
-    assert main(["run", "all", "--reference", "--seconds", "60"]) == 1
+    assert main(["run", "all", "--reference", "--seconds", "60",
+                 "--report-dir", str(tmp_path)]) == 1
     plan = list(dict.fromkeys(run_cmd.ALL_PLAN))
     assert [(c, p) for c, p, _ in seen] == plan
     assert seen[0][2] == pytest.approx(60 / len(plan), rel=0.05)
     assert all(s is not None and s <= 60 for _, _, s in seen)
     err = capsys.readouterr().err
     assert err.count("amc run all:") == 1 and f"amc run all: {len(plan)} runs" in err
-    assert err.rstrip().endswith("exit 1")
+    summary = next(line for line in err.splitlines() if line.startswith("amc run all:"))
+    assert summary.endswith("exit 1")
