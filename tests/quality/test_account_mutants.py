@@ -214,10 +214,10 @@ def test_reference_passes_every_account_rule(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(anvil_available() is not None, reason=str(anvil_available()))
 def test_anvil_gives_the_same_verdicts(tmp_path: Path) -> None:
-    """The same sample of rules on a managed anvil and on pyrevm: the same verdicts, for the
-    reference and for a mutant."""
+    """The same sample of rules on a managed anvil and on pyrevm: the same verdicts for a mutant
+    (the reference's are compared rule by rule by the next test)."""
     sample = ("AC-001", "AC-009", "AC-013", "AC-016", "AC-019", "AC-025", "AC-029", "AC-035")
-    for mutant in (None, "prefund-skipped-on-failure"):
+    for mutant in ("prefund-skipped-on-failure",):
         verdicts = {}
         for evm in ("pyrevm", "anvil"):
             outcome = _run(tmp_path / f"{evm}-{mutant}", mutant=mutant, include=sample,
