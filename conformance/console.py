@@ -100,6 +100,27 @@ class ProgressReporter:
                 f"{self.last_line - self.started:.0f} s")
 
 
+TIMELINE_LOG_PREFIX = "e2e-timeline-"
+"""Run logs holding an e2e operation timeline (written by the e2e suite, one per scenario)."""
+_TIMELINE_LINES = 60
+
+
+def _print_timelines(console: Console, run: RunResults, report_dir: str) -> None:
+    """An e2e run's timelines, one block per scenario and operation across every hop (issue 9
+    §5); a long one is cut with a pointer to its file in the report folder."""
+    for name, text in sorted(run.logs.items()):
+        if not name.startswith(TIMELINE_LOG_PREFIX):
+            continue
+        scenario = name.removeprefix(TIMELINE_LOG_PREFIX)
+        lines = text.rstrip("\n").splitlines()
+        console.print(f"[bold]timeline · {_escape(scenario)}[/]", soft_wrap=True)
+        for line in lines[:_TIMELINE_LINES]:
+            console.print(_escape(line), soft_wrap=True, highlight=False)
+        if len(lines) > _TIMELINE_LINES:
+            console.print(f"  … {len(lines) - _TIMELINE_LINES} more lines in "
+                          f"{report_dir}/e2e/timeline-{_escape(scenario)}.txt", soft_wrap=True)
+
+
 def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
     """The per-rule table, the failures with their reproducers, and where the reports are."""
     _print_roots(console, run)
@@ -120,6 +141,7 @@ def print_summary(console: Console, run: RunResults, report_dir: str) -> None:
             console.print(f"[bold red]FAIL {r.rule_id}[/] "
                           + _failure_line(r.rule_id, r.failures, report_dir, run.component),
                           markup=True, highlight=False, soft_wrap=True)
+    _print_timelines(console, run, report_dir)
     if run.aborted is not None:
         cause = _escape(_one_line(run.aborted.cause, 2 * LINE_LIMIT))
         console.print(f"[bold red]RUN ABORTED (exit {run.aborted.exit_code}): {cause}[/] · "

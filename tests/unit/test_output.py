@@ -123,6 +123,22 @@ def test_the_terminal_gets_one_line_per_failing_rule(tmp_path: Path) -> None:
     assert len(text.splitlines()) < 40
 
 
+def test_an_e2e_run_prints_its_timelines_in_the_terminal(tmp_path: Path) -> None:
+    """Issue 9 §5: the timeline per operation across every hop is shown in the terminal too;
+    a long one is cut with a pointer to its file, other logs are not printed."""
+    run = _run(rules=0)
+    timeline = "operation 1: callData 0xb61d27f6…\n" + "".join(
+        f"     0.{i:03d}s     1.0 ms  bundler  eth_sendUserOperation  ok\n" for i in range(70))
+    run.logs = {"e2e-timeline-fresh": timeline, "webhook": "not a timeline"}
+    console, out = _text_console()
+    print_summary(console, run, str(tmp_path))
+    text = out.getvalue()
+    assert "timeline · fresh" in text and "operation 1: callData 0xb61d27f6" in text
+    assert text.count("eth_sendUserOperation") == 59
+    assert f"11 more lines in {tmp_path}/e2e/timeline-fresh.txt" in text
+    assert "not a timeline" not in text
+
+
 def test_the_terminal_line_names_the_reproducer_file_when_external(tmp_path: Path) -> None:
     """At a CI log's 80 columns too: the rule's line is one physical line."""
     write_reports(_run(), tmp_path)
