@@ -324,6 +324,7 @@ def _run_one(args: argparse.Namespace, component: str, profile: str, console: Co
         workers=args.workers,
         slow=args.slow,
         hypothesis_db=args.hypothesis_db,
+        mutant_kills=_mutant_kills(),
     )
     console.print(
         f"[bold]amc run {component}[/] · profile {profile} · target "
@@ -350,3 +351,14 @@ def _run_one(args: argparse.Namespace, component: str, profile: str, console: Co
                         console.print)
     return ComponentRun(component, profile, code, outcome.results.summary(),
                         str(outcome.report_dir))
+
+
+def _mutant_kills() -> dict[str, int] | None:
+    """Per rule, the bundled mutants it catches, for the reports (issue 10 §7); ``None`` when
+    a registry cannot be read (the reports then state no figure rather than a wrong one)."""
+    from conformance.commands.report_cmd import mutant_kills
+
+    try:
+        return mutant_kills()
+    except Exception:  # noqa: BLE001 - a missing registry must not stop a conformance run
+        return None

@@ -64,6 +64,10 @@ class RunConfig:
     hypothesis_db: str | None = None
     suite_path: str | None = None
     """Override of ``conformance/suites/<component>`` (the engine's own tests use it)."""
+    mutant_kills: dict[str, int] | None = None
+    """Per rule id, the bundled mutants its checks catch (``report.sensitivity``; set by the
+    CLI, which may read the mutant registries): each rule's result states it, so a reader knows
+    how strong a PASS is. ``None``: not known, not stated."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (round-trips through ``from_json``)."""

@@ -403,6 +403,9 @@ def build_results(state: RunState, *, interrupted: bool = False,
             if result.verdict is Verdict.SKIP:
                 result.verdict = Verdict.ERROR
                 result.reasons = [f"not judged: {aborted.cause}"]
+    if state.config.mutant_kills is not None:
+        for result in results:
+            result.mutants_caught = state.config.mutant_kills.get(result.rule_id, 0)
     return RunResults(
         suite_version=__version__,
         catalogue_digest=state.catalogue.digest,

@@ -101,6 +101,9 @@ class RuleResult:
     """With ``--repeat``: the share of the repeated runs in which the rule passed."""
     failing_seeds: list[int] = field(default_factory=list)
     """With ``--repeat``: the seeds of the runs in which the rule failed."""
+    mutants_caught: int | None = None
+    """How many bundled mutants this rule's checks catch (``report.sensitivity``), when the run
+    knew it: the strength of a PASS."""
 
     @property
     def statement_digest(self) -> str:
@@ -115,6 +118,8 @@ class RuleResult:
         if self.pass_rate is None:
             for key in ("flaky", "pass_rate", "failing_seeds"):
                 del data[key]
+        if self.mutants_caught is None:
+            del data["mutants_caught"]
         return data
 
     @classmethod
@@ -133,6 +138,7 @@ class RuleResult:
             flaky=bool(data.get("flaky", False)),
             pass_rate=data.get("pass_rate"),
             failing_seeds=[int(s) for s in data.get("failing_seeds", [])],
+            mutants_caught=data.get("mutants_caught"),
         )
 
 

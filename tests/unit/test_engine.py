@@ -129,6 +129,27 @@ def test_rule_selection_and_passing_run(tmp_path: Path) -> None:
     assert result.exit_code == 0
 
 
+def test_each_rule_states_how_many_mutants_it_catches(tmp_path: Path) -> None:
+    """Issue 10 §7: with the registries' counts in the run configuration, every rule's result
+    (results.json, valid against the schema, and report.html) states its mutants caught; 0 for
+    a rule no mutant names; a run without the counts states none."""
+    import jsonschema
+
+    result = _run(tmp_path, include=("WH-001", "WH-002"), mutant_kills={"WH-002": 3})
+    caught = {r.rule_id: r.mutants_caught for r in result.results.results}
+    assert caught == {"WH-001": 0, "WH-002": 3}
+    doc = json.loads((result.report_dir / "results.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parents[2] / "conformance" / "report"
+                         / "results.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert {r["rule_id"]: r["mutants_caught"] for r in doc["results"]} == caught
+    assert "mutants caught" in (result.report_dir / "report.html").read_text()
+    (tmp_path / "plain").mkdir()
+    plain = _run(tmp_path / "plain", include=("WH-001",))
+    assert plain.results.results[0].mutants_caught is None
+    assert "mutants_caught" not in (plain.report_dir / "results.json").read_text()
+
+
 def test_unknown_rule_id_is_a_usage_error(tmp_path: Path) -> None:
     suite = (
         "from conformance.engine.checks import rules\n\n@rules('WH-999')\ndef test_x():\n    pass\n"
