@@ -17,8 +17,11 @@ from conformance.oracle.sidecar_wire import (
     judge_signature_form,
 )
 from conformance.suites.sidecar._support import SidecarRuns, judge
+from conformance.targets.sidecar_scenarios import SCENARIOS as ALL_SCENARIOS
 
-SCENARIOS = ["lifecycle", "envelopes-alchemy"]
+SCENARIOS = sorted(name for name, scenario in ALL_SCENARIOS.items() if scenario.landed > 0)
+"""Every scenario that submits an operation: both dialects, every kind of work and every fault
+the peers inject (issue 9 §3: the UO rules hold on what the sidecar submits under each)."""
 
 
 @rules("UO-001")
