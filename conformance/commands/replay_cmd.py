@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError, did_you_mean
+from conformance.secrecy import scrub
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -133,8 +134,8 @@ def _check_mutant(component: str, args: argparse.Namespace) -> None:
 def print_outcome(verdict: str, rule_id: str, failure: dict[str, Any], detail: str) -> None:
     """One failure's lines: verdict, rule, cause; then what the replay saw."""
     cause = str(failure.get("message", "")).splitlines()[0] if failure.get("message") else ""
-    print(f"{verdict:<15} {rule_id}  {cause[:110]}")
-    print(f"{'':<15} {detail[:300]}")
+    print(scrub(f"{verdict:<15} {rule_id}  {cause[:110]}"))
+    print(scrub(f"{'':<15} {detail[:300]}"))
 
 
 def print_summary(counts: dict[str, int], target: str) -> int:

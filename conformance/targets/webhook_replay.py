@@ -34,6 +34,7 @@ from conformance.targets.webhook import (
     WebhookSecrets,
     generate_hmac_secret,
     generate_secrets,
+    register_secrets,
     webhook_environment,
 )
 from conformance.targets.webhook_http import HttpWebhook
@@ -143,6 +144,9 @@ class ReplayBench:
             token = self.environ.get(settings.token_env)
             self.secrets = (WebhookSecrets(token, self.environ.get(settings.hmac_secret_env))
                             if token else None)
+            if self.secrets is not None:  # masked in every line the replay prints (issue 7 §2)
+                register_secrets(self.secrets, settings.key_derivation, settings.token_env,
+                                 settings.hmac_secret_env)
             self.main = self._stack.enter_context(HttpWebhook(self.url, self.request_timeout))
             return
         self.secrets = generate_secrets(settings.key_derivation)

@@ -196,3 +196,20 @@ def test_probe_never_leaks(tmp_path: Path, env: dict[str, str], url_target: str)
     assert "$ALCHEMY_WEBHOOK_TOKEN" in outcome.terminal  # the echo was there, masked
     assert not _leaks(outcome, _canaries(env["ALCHEMY_WEBHOOK_TOKEN"],
                                          env["PIMLICO_WEBHOOK_SECRET"]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("url_target", ["echo"], indirect=True)
+def test_replay_against_a_url_never_leaks(tmp_path: Path, env: dict[str, str],
+                                          url_target: str) -> None:
+    """``amc replay REPORT --url`` against a target that echoes its requests: the replay's
+    lines name the secrets by variable, never by value (the user's secrets are registered)."""
+    outcome = _amc(tmp_path, env, ["--url", url_target], "WH-01*")
+    assert outcome.code == 1, outcome.terminal[-2000:]
+    proc = subprocess.run([*AMC, "replay", str(outcome.report), "--url", url_target,
+                           "--profile", "pimlico"], env=env, capture_output=True, text=True,
+                          timeout=180, cwd=tmp_path)
+    replay = Outcome(proc.returncode, proc.stdout + proc.stderr, tmp_path / "none", tmp_path)
+    assert "replayed against" in replay.terminal, replay.terminal[-2000:]
+    assert not _leaks(replay, _canaries(env["ALCHEMY_WEBHOOK_TOKEN"],
+                                        env["PIMLICO_WEBHOOK_SECRET"]))
